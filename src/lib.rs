@@ -1,0 +1,3 @@
+pub use models;
+pub use sim_core;
+pub use sim_net;
