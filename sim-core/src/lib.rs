@@ -1,8 +1,29 @@
 //! actsim kernel: virtual time, seeded randomness, and actix actors hosted without a runtime.
+//!
+//! See `DESIGN.md` for the architecture. In short: one thread runs one [`Sim`]; everything that
+//! happens is an event in one queue ordered by (virtual time, insertion sequence); actors are
+//! real actix actors driven by polling their `ContextFut`; protocol code talks to the world
+//! only through its [`Env`].
 
+mod clock;
+mod env;
+pub mod error;
+pub mod hash;
 pub mod history;
+mod host;
 mod id;
+pub mod log;
+pub mod network;
+pub mod queue;
+pub mod rng;
+mod sim;
 mod time;
+mod trace;
 
+pub use clock::ClockModel;
+pub use env::{Deliver, Durable, Env, Payload, SimEnv, Timeout, TimerId};
+pub use error::SimError;
 pub use id::NodeId;
+pub use sim::{Control, NodeStatus, RunSummary, Sim};
 pub use time::SimTime;
+pub use trace::{Counters, TraceHash};
