@@ -1,0 +1,245 @@
+//! The key-value client actor: runs a workload against replicas and records the history.
+//!
+//! One operation is outstanding at a time per process. A reply other than `Ok` means the
+//! operation did not take effect, so the client may redirect or retry it; no reply before the
+//! timeout makes it indeterminate (`info`), and — as in Jepsen — the client continues under a
+//! fresh process id so per-process order in the history stays valid.
+
+use std::time::Duration;
+
+use actix::{Actor, Context, Handler};
+use sim_core::history::Recorder;
+use sim_core::{Deliver, Env, NodeId, SimTime, Timeout, TimerId};
+
+use crate::kv::{KvReply, KvRequest};
+use crate::msg::Msg;
+use crate::op::{Op, Ret};
+use crate::workload::Workload;
+
+/// Where a client sends its requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Routing {
+    /// Always its home replica (eventual, causal: sticky availability).
+    Sticky {
+        /// The home replica.
+        home: NodeId,
+    },
+    /// Starts at its home replica, follows `NotLeader` redirects, and tries the other replicas
+    /// in turn when one does not answer (sequential, linearizable).
+    Leader {
+        /// The home replica.
+        home: NodeId,
+        /// Every replica, in the order to try them.
+        replicas: Vec<NodeId>,
+    },
+}
+
+/// How a client behaves.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// This client's index among all clients (`0..clients`).
+    pub index: u32,
+    /// Number of clients: process ids advance by this stride after a timeout.
+    pub clients: u32,
+    /// Where requests go.
+    pub routing: Routing,
+    /// How long to wait for a reply before recording the operation as indeterminate.
+    pub timeout: Duration,
+    /// What to run.
+    pub workload: Workload,
+    /// Whether the protocol offers compare-and-set.
+    pub cas_supported: bool,
+    /// No operation is invoked at or after this (true) time.
+    pub stop_at: SimTime,
+}
+
+/// The client's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClientTimer {
+    /// Invoke the next operation.
+    Next,
+    /// The operation with this request id timed out.
+    Deadline(u64),
+    /// Resend the current request (after a redirect without a leader hint).
+    Resend,
+}
+
+struct Pending {
+    id: u64,
+    op: Op,
+    deadline: TimerId,
+}
+
+/// A client actor. See the module docs.
+pub struct Client<E> {
+    env: E,
+    cfg: ClientConfig,
+    history: Recorder<Op, Ret>,
+    process: u64,
+    next_id: u64,
+    writes: u64,
+    session: u64,
+    target: NodeId,
+    current: Option<Pending>,
+}
+
+impl<E: Env<Msg = Msg, Timer = ClientTimer>> Client<E> {
+    /// A client recording into `history`.
+    pub fn new(env: E, cfg: ClientConfig, history: Recorder<Op, Ret>) -> Self {
+        let target = match &cfg.routing {
+            Routing::Sticky { home } | Routing::Leader { home, .. } => *home,
+        };
+        Client {
+            process: u64::from(cfg.index),
+            env,
+            cfg,
+            history,
+            next_id: 0,
+            writes: 0,
+            session: 0,
+            target,
+            current: None,
+        }
+    }
+
+    fn schedule_next(&mut self) {
+        let think = self.cfg.workload.think(&mut self.env.rng());
+        self.env.set_timer(think, ClientTimer::Next);
+    }
+
+    fn invoke(&mut self) {
+        if self.env.elapsed() >= self.cfg.stop_at {
+            return;
+        }
+        let op = {
+            let mut rng = self.env.rng();
+            self.cfg.workload.next_op(
+                &mut rng,
+                self.cfg.index,
+                &mut self.writes,
+                self.cfg.cas_supported,
+            )
+        };
+        self.history.invoke(
+            self.env.elapsed(),
+            Some(self.env.me()),
+            self.process,
+            op.clone(),
+        );
+        let id = self.fresh_id();
+        let deadline = self
+            .env
+            .set_timer(self.cfg.timeout, ClientTimer::Deadline(id));
+        self.current = Some(Pending { id, op, deadline });
+        self.send_current();
+    }
+
+    fn fresh_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn send_current(&mut self) {
+        if let Some(p) = &self.current {
+            let req = KvRequest {
+                id: p.id,
+                op: p.op.clone(),
+                session: self.session,
+            };
+            self.env.send(self.target, Msg::Request(req));
+        }
+    }
+
+    /// The next replica after the current target (leader routing), or home (sticky).
+    fn rotate(&mut self) {
+        if let Routing::Leader { replicas, .. } = &self.cfg.routing {
+            if let Some(i) = replicas.iter().position(|&r| r == self.target) {
+                self.target = replicas[(i + 1) % replicas.len()];
+            } else if let Some(&r) = replicas.first() {
+                self.target = r;
+            }
+        }
+    }
+
+    fn complete(&mut self, outcome: Result<Ret, Option<String>>) {
+        let Some(p) = self.current.take() else { return };
+        self.env.cancel_timer(p.deadline);
+        let (now, me) = (self.env.elapsed(), Some(self.env.me()));
+        match outcome {
+            Ok(ret) => self.history.ok(now, me, self.process, ret),
+            Err(reason) => self.history.fail(now, me, self.process, reason),
+        }
+        self.schedule_next();
+    }
+
+    fn on_reply(&mut self, reply: KvReply) {
+        let Some(p) = &self.current else { return };
+        if reply.id() != p.id {
+            return; // a late answer to an earlier attempt
+        }
+        match reply {
+            KvReply::Ok { ret, session, .. } => {
+                self.session = self.session.max(session);
+                self.complete(Ok(ret));
+            }
+            KvReply::Fail { reason, .. } => self.complete(Err(Some(reason))),
+            KvReply::NotLeader { leader, .. } => {
+                // Not applied: retry elsewhere under a new request id, within the same deadline.
+                let id = self.fresh_id();
+                if let Some(p) = &mut self.current {
+                    p.id = id;
+                }
+                match leader {
+                    Some(l) if l != self.target => {
+                        self.target = l;
+                        self.send_current();
+                    }
+                    _ => {
+                        self.rotate();
+                        self.env
+                            .set_timer(Duration::from_millis(10), ClientTimer::Resend);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<E: Env<Msg = Msg, Timer = ClientTimer>> Actor for Client<E> {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Context<Self>) {
+        self.schedule_next();
+    }
+}
+
+impl<E: Env<Msg = Msg, Timer = ClientTimer>> Handler<Deliver<Msg>> for Client<E> {
+    type Result = ();
+
+    fn handle(&mut self, d: Deliver<Msg>, _: &mut Context<Self>) {
+        if let Msg::Reply(reply) = d.msg {
+            self.on_reply(reply);
+        }
+    }
+}
+
+impl<E: Env<Msg = Msg, Timer = ClientTimer>> Handler<Timeout<ClientTimer>> for Client<E> {
+    type Result = ();
+
+    fn handle(&mut self, t: Timeout<ClientTimer>, _: &mut Context<Self>) {
+        match t.tag {
+            ClientTimer::Next => self.invoke(),
+            ClientTimer::Resend => self.send_current(),
+            ClientTimer::Deadline(_) => {
+                if self.current.take().is_some() {
+                    let (now, me) = (self.env.elapsed(), Some(self.env.me()));
+                    self.history
+                        .info(now, me, self.process, Some("timeout".into()));
+                    self.process += u64::from(self.cfg.clients.max(1));
+                    self.rotate();
+                    self.schedule_next();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The eventual protocol (to be written).
+
+/// Replica-to-replica messages of the eventual protocol.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Message {}
