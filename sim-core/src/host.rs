@@ -66,6 +66,9 @@ pub(crate) trait Host<M> {
 /// Builds the actor of a node; called at start and after every restart.
 pub(crate) type Factory<A, M, T, S> = Rc<dyn Fn(SimEnv<M, T>, Durable<S>) -> A>;
 
+/// A running actor: its address and the future that drives it.
+type Running<A> = (Addr<A>, ContextFut<A, Context<A>>);
+
 pub(crate) struct ActorHost<A, M, T, S>
 where
     A: Actor<Context = Context<A>>,
@@ -74,7 +77,7 @@ where
     durable: Durable<S>,
     shared: Rc<Shared<M>>,
     timers: Rc<RefCell<BTreeMap<TimerId, T>>>,
-    live: Option<(Addr<A>, ContextFut<A, Context<A>>)>,
+    live: Option<Running<A>>,
     waker_arc: Arc<NodeWaker>,
     waker: Waker,
 }
