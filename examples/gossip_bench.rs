@@ -12,6 +12,7 @@
 //! `events=<n> elapsed_s=<f> events_per_sec=<n> trace_hash=<16 hex>`.
 
 use std::any::Any;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 

@@ -1,31 +1,22 @@
 //! The event queue: events ordered by (virtual time, insertion sequence).
 //!
-//! The heap holds small fixed-size keys; event payloads live in a slab, so heap operations move
-//! 24 bytes whatever the message type.
+//! The heap holds one `u128` per event — (time, sequence, slot) packed so that integer order is
+//! event order — and payloads live in a slab, so heap operations move 16 bytes whatever the
+//! message type. Up to 2^24 events may be pending at once and 2^40 pushed in one run.
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::SimTime;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Key {
-    time: u64,
-    seq: u64,
-    slot: u32,
-}
+/// Slots are numbered in the low bits of a heap key, below the insertion sequence, so a key
+/// is one `u128` ordered exactly by (time, sequence).
+const SLOT_BITS: u32 = 24;
+const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
 
-impl Ord for Key {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: BinaryHeap is a max-heap and we want the earliest (time, seq) first.
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
-}
-
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
+#[inline]
+fn key(time: u64, seq: u64, slot: u32) -> Reverse<u128> {
+    Reverse((u128::from(time) << 64) | u128::from((seq << SLOT_BITS) | u64::from(slot)))
 }
 
 /// A priority queue of events, FIFO among events at the same time.
@@ -44,7 +35,7 @@ impl PartialOrd for Key {
 /// ```
 #[derive(Debug)]
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Key>,
+    heap: BinaryHeap<Reverse<u128>>,
     slab: Vec<Option<E>>,
     free: Vec<u32>,
     seq: u64,
@@ -76,31 +67,34 @@ impl<E> EventQueue<E> {
                 s
             }
             None => {
+                assert!(
+                    (self.slab.len() as u64) < SLOT_MASK,
+                    "actsim: more than {SLOT_MASK} events pending at once (runaway message amplification?)"
+                );
                 self.slab.push(Some(event));
                 (self.slab.len() - 1) as u32
             }
         };
-        self.heap.push(Key {
-            time: time.as_nanos(),
-            seq: self.seq,
-            slot,
-        });
+        self.heap.push(key(time.as_nanos(), self.seq, slot));
         self.seq += 1;
     }
 
     /// Removes and returns the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let key = self.heap.pop()?;
-        let event = self.slab[key.slot as usize].take()?;
-        self.free.push(key.slot);
-        Some((SimTime::from_nanos(key.time), event))
+        let Reverse(k) = self.heap.pop()?;
+        let slot = (k as u64 & SLOT_MASK) as u32;
+        let event = self.slab[slot as usize].take()?;
+        self.free.push(slot);
+        Some((SimTime::from_nanos((k >> 64) as u64), event))
     }
 
     /// The time of the earliest event.
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|k| SimTime::from_nanos(k.time))
+        self.heap
+            .peek()
+            .map(|Reverse(k)| SimTime::from_nanos((k >> 64) as u64))
     }
 
     /// Number of scheduled events.
