@@ -3,6 +3,7 @@
 //! This crate re-exports the kernel ([`sim_core`]), the network model ([`sim_net`]) and the
 //! protocols and checkers ([`models`]), and adds what runs outside a simulation: live mode.
 
+pub mod harness;
 pub mod live;
 
 pub use models;

@@ -10,3 +10,5 @@ pub mod msg;
 pub mod op;
 pub mod sequential;
 pub mod workload;
+// pub mod cluster;
+// pub mod protocol;
