@@ -13,6 +13,40 @@ use sim_core::{Deliver, Env, NodeId, SimTime, Timeout, TimerId};
 
 use crate::kv::{KvReply, KvRequest};
 use crate::msg::Msg;
+use sim_core::Payload;
+
+/// A message type that can carry the key-value client protocol: implement it for your own
+/// protocol's message enum to reuse [`Client`] (and its history recording) with your replicas.
+///
+/// ```
+/// use models::client::ClientMsg;
+/// use models::kv::{KvReply, KvRequest};
+///
+/// #[derive(Clone, Debug, Hash)]
+/// enum MyMsg { Req(KvRequest), Rep(KvReply), Replicate(u64) }
+/// impl ClientMsg for MyMsg {
+///     fn request(r: KvRequest) -> Self { MyMsg::Req(r) }
+///     fn reply(self) -> Option<KvReply> { match self { MyMsg::Rep(r) => Some(r), _ => None } }
+/// }
+/// ```
+pub trait ClientMsg: Payload {
+    /// Wraps a client request.
+    fn request(r: KvRequest) -> Self;
+    /// The reply this message carries, if it is one.
+    fn reply(self) -> Option<KvReply>;
+}
+
+impl ClientMsg for Msg {
+    fn request(r: KvRequest) -> Self {
+        Msg::Request(r)
+    }
+    fn reply(self) -> Option<KvReply> {
+        match self {
+            Msg::Reply(r) => Some(r),
+            _ => None,
+        }
+    }
+}
 use crate::op::{Op, Ret};
 use crate::workload::Workload;
 
@@ -83,7 +117,10 @@ pub struct Client<E> {
     current: Option<Pending>,
 }
 
-impl<E: Env<Msg = Msg, Timer = ClientTimer>> Client<E> {
+impl<E: Env<Timer = ClientTimer>> Client<E>
+where
+    E::Msg: ClientMsg,
+{
     /// A client recording into `history`.
     pub fn new(env: E, cfg: ClientConfig, history: Recorder<Op, Ret>) -> Self {
         let target = match &cfg.routing {
@@ -146,7 +183,7 @@ impl<E: Env<Msg = Msg, Timer = ClientTimer>> Client<E> {
                 op: p.op.clone(),
                 session: self.session,
             };
-            self.env.send(self.target, Msg::Request(req));
+            self.env.send(self.target, E::Msg::request(req));
         }
     }
 
@@ -205,7 +242,10 @@ impl<E: Env<Msg = Msg, Timer = ClientTimer>> Client<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = ClientTimer>> Actor for Client<E> {
+impl<E: Env<Timer = ClientTimer>> Actor for Client<E>
+where
+    E::Msg: ClientMsg,
+{
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Context<Self>) {
@@ -213,17 +253,23 @@ impl<E: Env<Msg = Msg, Timer = ClientTimer>> Actor for Client<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = ClientTimer>> Handler<Deliver<Msg>> for Client<E> {
+impl<E: Env<Timer = ClientTimer>> Handler<Deliver<E::Msg>> for Client<E>
+where
+    E::Msg: ClientMsg,
+{
     type Result = ();
 
-    fn handle(&mut self, d: Deliver<Msg>, _: &mut Context<Self>) {
-        if let Msg::Reply(reply) = d.msg {
+    fn handle(&mut self, d: Deliver<E::Msg>, _: &mut Context<Self>) {
+        if let Some(reply) = d.msg.reply() {
             self.on_reply(reply);
         }
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = ClientTimer>> Handler<Timeout<ClientTimer>> for Client<E> {
+impl<E: Env<Timer = ClientTimer>> Handler<Timeout<ClientTimer>> for Client<E>
+where
+    E::Msg: ClientMsg,
+{
     type Result = ();
 
     fn handle(&mut self, t: Timeout<ClientTimer>, _: &mut Context<Self>) {

@@ -734,12 +734,18 @@ impl<M: Payload> Sim<M> {
     }
 
     fn process_wakes(&mut self) {
-        if !self.any_woken.swap(false, Ordering::Relaxed) {
+        // Plain loads first: a locked swap on every event would cost more than the check.
+        if !self.any_woken.load(Ordering::Relaxed) {
             return;
         }
+        self.any_woken.store(false, Ordering::Relaxed);
         let now = self.now();
         for (i, n) in self.nodes.iter().enumerate() {
-            if n.host.waker().woken.swap(false, Ordering::Relaxed) && n.status != NodeStatus::Down {
+            let woken = &n.host.waker().woken;
+            if woken.load(Ordering::Relaxed) && {
+                woken.store(false, Ordering::Relaxed);
+                n.status != NodeStatus::Down
+            } {
                 self.queue.push(
                     now,
                     Event::Poll {

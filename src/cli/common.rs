@@ -1,0 +1,149 @@
+//! Flags shared by the commands that run experiments.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use models::cluster::{Experiment, Nemesis};
+use models::protocol::{parse_bug, Protocol};
+
+/// Which faults to inject (command-line form of [`Nemesis`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum NemesisArg {
+    /// Majority/minority partition for the fault phase (the cap experiment).
+    Cap,
+    /// Random partitions, crashes/restarts and pauses of replicas, then a heal.
+    Random,
+    /// The seed also picks which fault kinds and rates are on (swarm testing).
+    Swarm,
+    /// No faults.
+    None,
+}
+
+/// The experiment's shape; defaults are the cap experiment's.
+#[derive(Clone, Debug, Args)]
+pub struct ExperimentArgs {
+    /// Number of replicas.
+    #[arg(long, default_value_t = 5)]
+    pub replicas: u32,
+    /// Clients homed on each replica.
+    #[arg(long, default_value_t = 2)]
+    pub clients_per_replica: u32,
+    /// Replicas on the minority side of the partition.
+    #[arg(long, default_value_t = 2)]
+    pub minority: u32,
+    /// Number of keys.
+    #[arg(long, default_value_t = 4)]
+    pub keys: u32,
+    /// Fraction of reads.
+    #[arg(long, default_value_t = 0.5)]
+    pub read_fraction: f64,
+    /// Fraction of compare-and-set operations (protocols that offer cas).
+    #[arg(long, default_value_t = 0.0)]
+    pub cas_fraction: f64,
+    /// Healthy phase, ms.
+    #[arg(long, default_value_t = 2_000)]
+    pub healthy_ms: u64,
+    /// Fault (partition) phase, ms.
+    #[arg(long, default_value_t = 10_000)]
+    pub faulty_ms: u64,
+    /// Quiet phase after the heal, ms.
+    #[arg(long, default_value_t = 5_000)]
+    pub quiet_ms: u64,
+    /// Client timeout, ms.
+    #[arg(long, default_value_t = 1_000)]
+    pub timeout_ms: u64,
+    /// Link loss probability.
+    #[arg(long, default_value_t = 0.0)]
+    pub loss: f64,
+    /// Link duplication probability.
+    #[arg(long, default_value_t = 0.0)]
+    pub duplicate: f64,
+}
+
+impl ExperimentArgs {
+    /// The experiment for `protocol` with these settings.
+    pub fn experiment(&self, protocol: Protocol, bug: bool, nemesis: Nemesis) -> Experiment {
+        let mut e = Experiment { protocol, bug, nemesis, ..Experiment::default() };
+        e.replicas = self.replicas;
+        e.clients_per_replica = self.clients_per_replica;
+        e.minority = self.minority;
+        e.workload.keys = self.keys;
+        e.workload.read_fraction = self.read_fraction;
+        e.workload.cas_fraction = self.cas_fraction;
+        e.healthy = Duration::from_millis(self.healthy_ms);
+        e.faulty = Duration::from_millis(self.faulty_ms);
+        e.quiet = Duration::from_millis(self.quiet_ms);
+        e.client_timeout = Duration::from_millis(self.timeout_ms);
+        e.link.loss = self.loss;
+        e.link.duplicate = self.duplicate;
+        e
+    }
+
+    /// The flags that differ from the defaults, as they would be typed (for reproduce lines).
+    pub fn non_default_flags(&self) -> String {
+        let d = <ExperimentArgs as clap::FromArgMatches>::from_arg_matches(
+            &<ExperimentArgs as clap::Args>::augment_args(clap::Command::new("x")).get_matches_from(["x"]),
+        )
+        .ok();
+        let Some(d) = d else { return String::new() };
+        let mut out = String::new();
+        let mut flag = |name: &str, a: String, b: String| {
+            if a != b {
+                out.push_str(&format!(" --{name} {a}"));
+            }
+        };
+        flag("replicas", self.replicas.to_string(), d.replicas.to_string());
+        flag("clients-per-replica", self.clients_per_replica.to_string(), d.clients_per_replica.to_string());
+        flag("minority", self.minority.to_string(), d.minority.to_string());
+        flag("keys", self.keys.to_string(), d.keys.to_string());
+        flag("read-fraction", self.read_fraction.to_string(), d.read_fraction.to_string());
+        flag("cas-fraction", self.cas_fraction.to_string(), d.cas_fraction.to_string());
+        flag("healthy-ms", self.healthy_ms.to_string(), d.healthy_ms.to_string());
+        flag("faulty-ms", self.faulty_ms.to_string(), d.faulty_ms.to_string());
+        flag("quiet-ms", self.quiet_ms.to_string(), d.quiet_ms.to_string());
+        flag("timeout-ms", self.timeout_ms.to_string(), d.timeout_ms.to_string());
+        flag("loss", self.loss.to_string(), d.loss.to_string());
+        flag("duplicate", self.duplicate.to_string(), d.duplicate.to_string());
+        out
+    }
+}
+
+/// Resolves `--bug` for a protocol.
+pub fn bug_flag(protocol: Protocol, bug: Option<&str>) -> Result<bool, String> {
+    match bug {
+        None => Ok(false),
+        Some(b) => parse_bug(protocol, b),
+    }
+}
+
+/// The nemesis for a command-line choice.
+pub fn nemesis(arg: NemesisArg) -> Nemesis {
+    match arg {
+        NemesisArg::Cap => Nemesis::CapPartition,
+        NemesisArg::Random => Nemesis::standard(),
+        NemesisArg::Swarm => Nemesis::Swarm,
+        NemesisArg::None => Nemesis::None,
+    }
+}
+
+/// The CLI name of a nemesis choice.
+pub fn nemesis_name(arg: NemesisArg) -> &'static str {
+    match arg {
+        NemesisArg::Cap => "cap",
+        NemesisArg::Random => "random",
+        NemesisArg::Swarm => "swarm",
+        NemesisArg::None => "none",
+    }
+}
+
+/// Opens a trace file for writing.
+pub fn trace_writer(path: &Option<PathBuf>) -> Result<Option<Box<dyn std::io::Write>>, String> {
+    match path {
+        None => Ok(None),
+        Some(p) => {
+            let f = std::fs::File::create(p).map_err(|e| format!("cannot create trace file {}: {e}", p.display()))?;
+            Ok(Some(Box::new(std::io::BufWriter::new(f))))
+        }
+    }
+}
