@@ -9,12 +9,18 @@
 //! before an earlier send on the same link. On arrival the link is checked again: blocked means
 //! dropped, clogged means held.
 //!
-//! Clogging holds messages both at send and at arrival (those already in flight). On unclog they
-//! are released through the kernel's outbox, each after its own latency draw (the draw made when
-//! it was sent, or for a message held on arrival, the time it had spent in flight), in send
-//! order on FIFO links. A FIFO link that still has messages in flight when it is unclogged
-//! *drains*: the held messages wait until the last in-flight one has arrived (and is held too),
-//! so that FIFO order survives the clog exactly.
+//! Clogging holds messages inside the network instead of dropping them. Messages already in
+//! flight are held when they arrive; new sends on a reordering link are held at once, while on
+//! a FIFO link they travel and are held on arrival, behind what was already in flight. On
+//! unclog they are released through the kernel's outbox, each after its own latency (the draw
+//! made when it was sent, or for a message held on arrival, the time it had spent in flight),
+//! in send order on FIFO links. A FIFO link that still has messages in flight when it is
+//! unclogged *drains*: the held messages wait until everything in flight has arrived (and
+//! joined the queue), and new sends queue behind them, so that FIFO order survives the clog.
+//!
+//! Known limit: the kernel holds messages for a *paused* node before asking the network, so a
+//! FIFO link clogged and released while its receiver is paused can deliver a message that was
+//! kernel-held ahead of an older network-held one.
 
 use std::any::Any;
 use std::collections::{BTreeSet, VecDeque};
@@ -63,6 +69,8 @@ struct Link<M> {
     clogged: bool,
     drain: Option<Drain>,
     held: VecDeque<Held<M>>,
+    /// Sends made while draining: they follow everything still in flight.
+    later: VecDeque<Held<M>>,
 }
 
 impl<M> Link<M> {
@@ -77,6 +85,7 @@ impl<M> Link<M> {
             clogged: false,
             drain: None,
             held: VecDeque::new(),
+            later: VecDeque::new(),
         }
     }
 
@@ -103,6 +112,26 @@ impl<M> Link<M> {
     #[inline]
     fn holding(&self) -> bool {
         self.clogged || self.drain.is_some()
+    }
+
+    /// Where a message sent now must wait, if anywhere. A clogged FIFO link lets sends go and
+    /// holds them on arrival, behind what was already in flight; a draining one queues them
+    /// behind everything still in flight.
+    fn send_queue(&mut self) -> Option<&mut VecDeque<Held<M>>> {
+        if self.drain.is_some() {
+            Some(&mut self.later)
+        } else if self.clogged && !self.fifo {
+            Some(&mut self.held)
+        } else {
+            None
+        }
+    }
+
+    /// The drain ends (its carrier arrived, or was lost): sends made meanwhile queue up behind
+    /// the held messages.
+    fn end_drain(&mut self) {
+        self.drain = None;
+        self.held.append(&mut self.later);
     }
 
     /// Releases every held message (the link is open): schedules them, or starts a drain if
@@ -355,7 +384,10 @@ impl<M: Payload> FaultyNetwork<M> {
 
     /// Messages held inside the network (clogged links and filter holds).
     pub fn held_count(&self) -> usize {
-        self.links.iter().map(|l| l.held.len()).sum::<usize>() + self.filter_held.len()
+        self.links
+            .iter()
+            .map(|l| l.held.len() + l.later.len())
+            .sum::<usize>() + self.filter_held.len()
     }
 
     // ---- filters ---------------------------------------------------------------------------
@@ -383,7 +415,9 @@ impl<M: Payload> FaultyNetwork<M> {
         for h in held {
             let i = self.index(h.packet.from, h.packet.to);
             let link = &mut self.links[i];
-            if link.holding() {
+            if link.drain.is_some() {
+                link.later.push_back(h);
+            } else if link.clogged {
                 link.held.push_back(h);
             } else {
                 let at = link.arrival(now, h.after);
@@ -494,27 +528,28 @@ impl<M: Payload> FaultyNetwork<M> {
             }
         }
         let link = &mut self.links[i];
-        if link.holding() {
-            if link.loss > 0.0 && rng.random_bool(link.loss) {
+        let (loss, dup, sampler) = (link.loss, link.dup, link.sampler);
+        if let Some(queue) = link.send_queue() {
+            if loss > 0.0 && rng.random_bool(loss) {
                 out.drop(packet.from, packet.to, DropCause::Loss);
                 return None;
             }
-            if link.dup > 0.0 && rng.random_bool(link.dup) {
-                let after = extra + Duration::from_nanos(link.sampler.sample(rng));
-                link.held.push_back(Held {
+            if dup > 0.0 && rng.random_bool(dup) {
+                let after = extra + Duration::from_nanos(sampler.sample(rng));
+                queue.push_back(Held {
                     packet: packet.clone(),
                     after,
                     copy: false,
                 });
-                let after = extra + Duration::from_nanos(link.sampler.sample(rng));
-                link.held.push_back(Held {
+                let after = extra + Duration::from_nanos(sampler.sample(rng));
+                queue.push_back(Held {
                     packet,
                     after,
                     copy: true,
                 });
             } else {
-                let after = extra + Duration::from_nanos(link.sampler.sample(rng));
-                link.held.push_back(Held {
+                let after = extra + Duration::from_nanos(sampler.sample(rng));
+                queue.push_back(Held {
                     packet,
                     after,
                     copy: false,
@@ -531,7 +566,7 @@ impl<M: Payload> FaultyNetwork<M> {
         let link = &mut self.links[i];
         if let Some(d) = link.drain {
             if now > d.carrier_at {
-                link.drain = None;
+                link.end_drain();
                 self.draining -= 1;
                 if !link.clogged && link.release(now, out) {
                     self.draining += 1;
@@ -554,8 +589,8 @@ impl<M: Payload> FaultyNetwork<M> {
         if let Some(d) = link.drain {
             if now > d.until {
                 // Only the carrier can arrive after `until`: everything sent since the unclog
-                // was held at send. It goes first; the rest follows.
-                link.drain = None;
+                // was queued at send. It goes first; the rest follows.
+                link.end_drain();
                 self.draining -= 1;
                 let arrival = if link.blocked {
                     Arrival::Drop(DropCause::Partition)
