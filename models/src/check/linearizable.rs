@@ -21,13 +21,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use sim_core::history::{Operation, Outcome};
 
-use super::model::{compile, Compiled, Interner, Model, MultiRegisterModel, RegisterModel};
+use super::model::{compile, Compiled, Interner, MultiRegisterModel, RegisterModel};
 use super::parallel;
-use super::wgl::{search, Entry, Limits, SearchResult, Stopped};
+use super::wgl::{Entry, Limits, SearchResult, Searcher, Stopped};
 use super::{CheckError, CheckOptions, Counterexample, OpRef, Verdict};
 use crate::op::{Key, KvHistory, Op, Ret};
 
@@ -126,10 +127,110 @@ pub(crate) fn describe(keys: &[Key], total_keys: usize, split: bool) -> String {
     }
 }
 
-enum PartResult {
-    Ok(Vec<usize>),
-    Bad { prefix: Vec<usize>, stuck: Vec<usize> },
-    Unknown(Stopped),
+/// The compiled model of one part.
+enum PartModel {
+    One(RegisterModel),
+    Multi(MultiRegisterModel),
+}
+
+enum PartSearch<'a> {
+    One(Searcher<'a, RegisterModel>),
+    Multi(Searcher<'a, MultiRegisterModel>),
+}
+
+impl PartSearch<'_> {
+    fn run(&mut self, limits: &Limits<'_>) -> SearchResult {
+        match self {
+            PartSearch::One(s) => s.run(limits),
+            PartSearch::Multi(s) => s.run(limits),
+        }
+    }
+    fn steps(&self) -> u64 {
+        match self {
+            PartSearch::One(s) => s.steps(),
+            PartSearch::Multi(s) => s.steps(),
+        }
+    }
+}
+
+/// Steps a part gets in the first round; each later round gives four times more.
+const FIRST_ROUND_STEPS: u64 = 20_000;
+
+/// Searches all parts in rounds of growing step slices, in parallel within a round.
+///
+/// A failing part is usually found within a few rounds even when other parts are expensive,
+/// and because rounds are measured in steps (not time), which part is reported does not
+/// depend on thread timing: after each round the lowest-numbered failed part wins.
+fn run_rounds(
+    compiled: &mut [(PartModel, Vec<Entry<Compiled, ()>>)],
+    deadline: Option<Instant>,
+    opts: &CheckOptions,
+) -> Vec<SearchResult> {
+    let n = compiled.len();
+    let sizes: Vec<usize> = compiled.iter().map(|(_, e)| e.len()).collect();
+    let searches: Vec<Mutex<PartSearch<'_>>> = compiled
+        .iter_mut()
+        .map(|(m, entries)| {
+            Mutex::new(match m {
+                PartModel::One(m) => PartSearch::One(Searcher::new(m, entries)),
+                PartModel::Multi(m) => PartSearch::Multi(Searcher::new(m, entries)),
+            })
+        })
+        .collect();
+    let cap = opts.budget.steps.unwrap_or(u64::MAX);
+    let mut results: Vec<Option<SearchResult>> = vec![None; n];
+    let mut slice = FIRST_ROUND_STEPS;
+    loop {
+        let mut todo: Vec<usize> = (0..n).filter(|&i| results[i].is_none()).collect();
+        if todo.is_empty() {
+            break;
+        }
+        todo.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+        let first_failed = AtomicUsize::new(usize::MAX);
+        let order: Vec<usize> = (0..todo.len()).collect();
+        let round = parallel::run(&order, opts.parallelism, |k| {
+            let i = todo[k];
+            let cancel = || first_failed.load(Ordering::Relaxed) < i;
+            let Ok(mut s) = searches[i].lock() else {
+                return SearchResult::Unknown(Stopped::Cancelled);
+            };
+            let limits = Limits {
+                deadline,
+                max_steps: Some(s.steps().saturating_add(slice).min(cap)),
+                cancel: Some(&cancel),
+            };
+            let r = s.run(&limits);
+            if matches!(r, SearchResult::NotLinearizable { .. }) {
+                first_failed.fetch_min(i, Ordering::Relaxed);
+            }
+            r
+        });
+        let mut stop = false;
+        for (k, r) in round.into_iter().enumerate() {
+            let i = todo[k];
+            let exhausted = searches[i].lock().map_or(true, |s| s.steps() >= cap);
+            match r {
+                SearchResult::Unknown(Stopped::Steps) if !exhausted => {}
+                SearchResult::Unknown(Stopped::Cancelled) => {}
+                SearchResult::Unknown(Stopped::Deadline) => {
+                    stop = true;
+                    results[i] = Some(r);
+                }
+                r => {
+                    stop |= matches!(r, SearchResult::NotLinearizable { .. });
+                    results[i] = Some(r);
+                }
+            }
+        }
+        if stop {
+            break;
+        }
+        slice = slice.saturating_mul(4);
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or(SearchResult::Unknown(Stopped::Cancelled)))
+        .collect()
 }
 
 /// Checks that `history` is linearizable with respect to the key-value model.
@@ -145,7 +246,7 @@ pub fn check_linearizable(history: &KvHistory, opts: &CheckOptions) -> Result<Ve
     let total_keys: usize = parts.iter().map(|p| p.keys.len()).sum();
 
     // Compile every part up front so that malformed returns are reported deterministically.
-    let mut compiled: Vec<(Interner, Vec<Entry<Compiled, ()>>, Vec<u32>)> = Vec::new();
+    let mut compiled: Vec<(PartModel, Vec<Entry<Compiled, ()>>)> = Vec::new();
     for p in &parts {
         let mut values = Interner::new();
         let init: Vec<u32> = p.keys.iter().map(|_| values.id(&opts.init)).collect();
@@ -169,47 +270,29 @@ pub fn check_linearizable(history: &KvHistory, opts: &CheckOptions) -> Result<Ve
                 id: i,
             });
         }
-        compiled.push((values, entries, init));
+        let model = if init.len() == 1 {
+            PartModel::One(RegisterModel {
+                values,
+                init: init[0],
+            })
+        } else {
+            PartModel::Multi(MultiRegisterModel::new(values, init))
+        };
+        compiled.push((model, entries));
     }
 
-    let first_failed = AtomicUsize::new(usize::MAX);
-    let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(compiled[i].1.len()));
-    let results = parallel::run(&order, opts.parallelism, |i| {
-        let cancel = || first_failed.load(Ordering::Relaxed) < i;
-        let limits = Limits {
-            deadline,
-            max_steps: opts.budget.steps,
-            cancel: Some(&cancel),
-        };
-        let (values, entries, init) = &compiled[i];
-        let r = if init.len() == 1 {
-            let mut m = RegisterModel {
-                values: values.clone(),
-                init: init[0],
-            };
-            run_part(&mut m, entries, &limits)
-        } else {
-            let mut m = MultiRegisterModel::new(values.clone(), init.clone());
-            run_part(&mut m, entries, &limits)
-        };
-        if matches!(r, PartResult::Bad { .. }) {
-            first_failed.fetch_min(i, Ordering::Relaxed);
-        }
-        r
-    });
-
+    let results = run_rounds(&mut compiled, deadline, opts);
     let single = results.len() == 1;
     let mut witness = None;
     let mut unknown: Option<String> = None;
     for (i, r) in results.into_iter().enumerate() {
         match r {
-            PartResult::Ok(order) => {
+            SearchResult::Linearizable(order) => {
                 if single {
                     witness = Some(order);
                 }
             }
-            PartResult::Bad { prefix, stuck } => {
+            SearchResult::NotLinearizable { prefix, stuck } => {
                 let refs = |v: &[usize]| v.iter().map(|&j| OpRef::new(j, &ops[j])).collect();
                 return Ok(Verdict::Invalid(Box::new(Counterexample {
                     partition: describe(&parts[i].keys, total_keys, opts.partition),
@@ -217,7 +300,7 @@ pub fn check_linearizable(history: &KvHistory, opts: &CheckOptions) -> Result<Ve
                     stuck: refs(&stuck),
                 })));
             }
-            PartResult::Unknown(s) => {
+            SearchResult::Unknown(s) => {
                 if unknown.is_none() && s != Stopped::Cancelled {
                     let what = match s {
                         Stopped::Deadline => "time budget exceeded",
@@ -235,16 +318,4 @@ pub fn check_linearizable(history: &KvHistory, opts: &CheckOptions) -> Result<Ve
         return Ok(Verdict::Unknown { reason });
     }
     Ok(Verdict::Valid { witness })
-}
-
-fn run_part<M: Model<Op = Compiled, Ret = ()>>(
-    m: &mut M,
-    entries: &[Entry<Compiled, ()>],
-    limits: &Limits<'_>,
-) -> PartResult {
-    match search(m, entries, limits) {
-        SearchResult::Linearizable(o) => PartResult::Ok(o),
-        SearchResult::NotLinearizable { prefix, stuck } => PartResult::Bad { prefix, stuck },
-        SearchResult::Unknown(s) => PartResult::Unknown(s),
-    }
 }

@@ -49,11 +49,72 @@ pub const LOCKED: u32 = u32::MAX;
 const ANY: u32 = u32::MAX - 1;
 
 /// Interns values as `u32` ids (0 = nil) and memoizes string concatenation for `append`.
+///
+/// Strings made by `append` are hash-consed ropes: a concatenation is a node (left, right) with
+/// its length and a polynomial hash, so a step never copies strings. Ids are canonical by
+/// content: two ropes with the same hash are compared byte by byte before they share an id, so
+/// equal strings always have equal ids (reads compare ids) and different strings never do.
+///
+/// ```
+/// use models::check::model::Interner;
+/// use models::op::Value;
+/// let mut i = Interner::new();
+/// let ab = i.id(&Value::from("ab"));
+/// let a = i.id(&Value::from("a"));
+/// let b = i.id(&Value::from("b"));
+/// assert_eq!(i.concat(a, b), ab);
+/// assert_eq!(i.value(i.concat(ab, ab)), Value::from("abab"));
+/// ```
 #[derive(Clone, Debug)]
 pub struct Interner {
-    values: Vec<Value>,
+    nodes: Vec<Node>,
     ids: HashMap<Value, u32, FxBuild>,
+    by_content: HashMap<(u64, u64), u32, FxBuild>,
+    content_next: Vec<u32>,
     concat: HashMap<(u32, u32), u32, FxBuild>,
+}
+
+#[derive(Clone, Debug)]
+struct Node {
+    /// Leaf value, or the two halves of a concatenation.
+    kind: NodeKind,
+    /// String length in bytes (strings only).
+    len: u64,
+    /// Polynomial hash of the bytes modulo 2^61-1 (strings only).
+    h: u64,
+    /// BASE^len modulo 2^61-1.
+    pw: u64,
+}
+
+#[derive(Clone, Debug)]
+enum NodeKind {
+    Leaf(Value),
+    Concat(u32, u32),
+}
+
+const P61: u64 = (1 << 61) - 1;
+const BASE: u64 = 0x1F35_A7BD_0DD3_9A1B % P61;
+const NONE: u32 = u32::MAX;
+
+#[inline]
+fn mulmod(a: u64, b: u64) -> u64 {
+    let x = u128::from(a) * u128::from(b);
+    let r = ((x >> 61) as u64) + ((x as u64) & P61);
+    if r >= P61 {
+        r - P61
+    } else {
+        r
+    }
+}
+
+#[inline]
+fn addmod(a: u64, b: u64) -> u64 {
+    let r = a + b;
+    if r >= P61 {
+        r - P61
+    } else {
+        r
+    }
 }
 
 impl Default for Interner {
@@ -66,8 +127,10 @@ impl Interner {
     /// An interner knowing only nil.
     pub fn new() -> Self {
         let mut i = Interner {
-            values: Vec::new(),
+            nodes: Vec::new(),
             ids: HashMap::default(),
+            by_content: HashMap::default(),
+            content_next: Vec::new(),
             concat: HashMap::default(),
         };
         i.id(&Value::Nil);
@@ -79,17 +142,118 @@ impl Interner {
         if let Some(&i) = self.ids.get(v) {
             return i;
         }
-        let i = self.values.len() as u32;
-        self.values.push(v.clone());
+        let i = match v {
+            Value::Str(s) => {
+                let (mut h, mut pw) = (0u64, 1u64);
+                for &b in s.as_bytes() {
+                    h = addmod(mulmod(h, BASE), u64::from(b) + 1);
+                    pw = mulmod(pw, BASE);
+                }
+                let node = Node {
+                    kind: NodeKind::Leaf(v.clone()),
+                    len: s.len() as u64,
+                    h,
+                    pw,
+                };
+                self.intern_string(node)
+            }
+            _ => self.push(Node {
+                kind: NodeKind::Leaf(v.clone()),
+                len: 0,
+                h: 0,
+                pw: 1,
+            }),
+        };
         self.ids.insert(v.clone(), i);
         i
     }
 
+    fn push(&mut self, node: Node) -> u32 {
+        let i = self.nodes.len() as u32;
+        self.nodes.push(node);
+        self.content_next.push(NONE);
+        i
+    }
+
+    /// Returns the id of an existing string with the same content, or adds `node`.
+    fn intern_string(&mut self, node: Node) -> u32 {
+        let key = (node.len, node.h);
+        let mut c = self.by_content.get(&key).copied().unwrap_or(NONE);
+        if c != NONE {
+            let mut mine = Vec::new();
+            self.bytes_of_node(&node, &mut mine);
+            while c != NONE {
+                let mut theirs = Vec::new();
+                self.bytes(c, &mut theirs);
+                if theirs == mine {
+                    return c;
+                }
+                c = self.content_next[c as usize];
+            }
+        }
+        let first = self.by_content.get(&key).copied().unwrap_or(NONE);
+        let i = self.push(node);
+        self.content_next[i as usize] = first;
+        self.by_content.insert(key, i);
+        i
+    }
+
+    fn bytes_of_node(&self, node: &Node, out: &mut Vec<u8>) {
+        match &node.kind {
+            NodeKind::Leaf(v) => self.leaf_bytes(v, out),
+            NodeKind::Concat(a, b) => {
+                self.bytes(*a, out);
+                self.bytes(*b, out);
+            }
+        }
+    }
+
+    fn leaf_bytes(&self, v: &Value, out: &mut Vec<u8>) {
+        match v {
+            Value::Nil => {}
+            Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+            Value::Str(s) => out.extend_from_slice(s.as_bytes()),
+        }
+    }
+
+    /// Appends the text of `id` to `out` (iteratively: ropes can be deep).
+    fn bytes(&self, id: u32, out: &mut Vec<u8>) {
+        let mut stack = vec![id];
+        while let Some(i) = stack.pop() {
+            match self.nodes.get(i as usize).map(|n| &n.kind) {
+                Some(NodeKind::Leaf(v)) => self.leaf_bytes(v, out),
+                Some(NodeKind::Concat(a, b)) => {
+                    stack.push(*b);
+                    stack.push(*a);
+                }
+                None => {}
+            }
+        }
+    }
+
     /// The value of an id.
     pub fn value(&self, id: u32) -> Value {
-        match id {
-            LOCKED => Value::Str("<locked>".into()),
-            _ => self.values.get(id as usize).cloned().unwrap_or(Value::Nil),
+        match self.nodes.get(id as usize).map(|n| &n.kind) {
+            _ if id == LOCKED => Value::Str("<locked>".into()),
+            Some(NodeKind::Leaf(v)) => v.clone(),
+            Some(NodeKind::Concat(..)) => {
+                let mut b = Vec::new();
+                self.bytes(id, &mut b);
+                Value::Str(String::from_utf8_lossy(&b).into_owned())
+            }
+            None => Value::Nil,
+        }
+    }
+
+    /// The id of a string-like operand: nil is "", an integer is its decimal text.
+    fn as_string(&mut self, id: u32) -> u32 {
+        match self.nodes.get(id as usize).map(|n| &n.kind) {
+            Some(NodeKind::Leaf(Value::Nil)) => self.id(&Value::Str(String::new())),
+            Some(NodeKind::Leaf(Value::Int(i))) => {
+                let s = Value::Str(i.to_string());
+                self.id(&s)
+            }
+            _ => id,
         }
     }
 
@@ -98,13 +262,21 @@ impl Interner {
         if let Some(&c) = self.concat.get(&(a, b)) {
             return c;
         }
-        let text = |v: &Value| match v {
-            Value::Nil => String::new(),
-            Value::Int(i) => i.to_string(),
-            Value::Str(s) => s.clone(),
+        let (sa, sb) = (self.as_string(a), self.as_string(b));
+        let (na, nb) = (&self.nodes[sa as usize], &self.nodes[sb as usize]);
+        let c = if na.len == 0 {
+            sb
+        } else if nb.len == 0 {
+            sa
+        } else {
+            let node = Node {
+                kind: NodeKind::Concat(sa, sb),
+                len: na.len + nb.len,
+                h: addmod(mulmod(na.h, nb.pw), nb.h),
+                pw: mulmod(na.pw, nb.pw),
+            };
+            self.intern_string(node)
         };
-        let s = text(&self.value(a)) + &text(&self.value(b));
-        let c = self.id(&Value::Str(s));
         self.concat.insert((a, b), c);
         c
     }

@@ -36,7 +36,6 @@
 
 use std::collections::hash_map::Entry as MapEntry;
 use std::collections::HashMap;
-use std::hash::Hash;
 use std::time::Instant;
 
 use super::hash::{fx_hash, splitmix64, IdentityBuild};
@@ -152,133 +151,187 @@ pub fn search<M: Model>(
     model: &mut M,
     ops: &[Entry<M::Op, M::Ret>],
     limits: &Limits<'_>,
-) -> SearchResult
-where
-    M::State: Hash,
-{
-    let n = ops.len();
-    // Nodes: 0 is the head sentinel; then events sorted by position (calls first on ties).
-    let mut events: Vec<(usize, bool, u32)> = Vec::with_capacity(2 * n);
-    for (i, e) in ops.iter().enumerate() {
-        events.push((e.call, false, i as u32));
-        if let Some(r) = e.ret_at {
-            events.push((r.max(e.call), true, i as u32));
-        }
-    }
-    events.sort_unstable();
-    let len = events.len() + 1;
-    let mut next = vec![NIL; len];
-    let mut prev = vec![NIL; len];
-    let mut node_op = vec![NIL; len];
-    let mut node_is_call = vec![false; len];
-    let mut call_node = vec![NIL; n];
-    let mut ret_node = vec![NIL; n];
-    for (k, &(_, is_ret, op)) in events.iter().enumerate() {
-        let node = k + 1;
-        node_op[node] = op;
-        node_is_call[node] = !is_ret;
-        if is_ret {
-            ret_node[op as usize] = node as u32;
-        } else {
-            call_node[op as usize] = node as u32;
-        }
-        prev[node] = k as u32;
-        next[k] = node as u32;
-    }
-    let mut required = ops.iter().filter(|e| e.ret_at.is_some()).count();
-
-    let words = n.div_ceil(64).max(1);
-    let mut lin = vec![0u64; words];
-    let zob: Vec<u64> = (0..n as u64).map(splitmix64).collect();
-    let mut zhash: u64 = 0;
-    let mut cache: Cache<M::State> = Cache::new(words);
-    let mut state = model.init();
-    let mut stack: Vec<(u32, M::State)> = Vec::new();
-    let mut best: Vec<u32> = Vec::new();
-    let mut steps: u64 = 0;
-    let mut cur = next[0];
-
-    loop {
-        if required == 0 {
-            return SearchResult::Linearizable(
-                stack
-                    .iter()
-                    .map(|(node, _)| ops[node_op[*node as usize] as usize].id)
-                    .collect(),
-            );
-        }
-        steps += 1;
-        if steps & 1023 == 0 {
-            if let Some(stop) = stop_reason(limits, steps) {
-                return SearchResult::Unknown(stop);
-            }
-        }
-        if cur == NIL {
-            // Only reachable if the list holds nothing but indeterminate calls, none of which
-            // applies: backtrack as for a blocking return.
-            let Some((node, s)) = stack.pop() else {
-                return not_linearizable(model, ops, &best, &node_op);
-            };
-            undo(node, s, &mut state, &mut lin, &mut zhash, &zob, &node_op, ops, &mut required);
-            unlift(node, &mut next, &mut prev, &ret_node, &node_op);
-            cur = next[node as usize];
-            continue;
-        }
-        let c = cur as usize;
-        if node_is_call[c] {
-            let op = node_op[c] as usize;
-            let e = &ops[op];
-            if let Some(ns) = model.step(&state, &e.op, e.ret.as_ref()) {
-                lin[op / 64] |= 1u64 << (op % 64);
-                let h = zhash ^ zob[op];
-                let key = h ^ fx_hash(&ns).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                if cache.insert(key, &lin, &ns) {
-                    zhash = h;
-                    if e.ret_at.is_some() {
-                        required -= 1;
-                    }
-                    stack.push((cur, std::mem::replace(&mut state, ns)));
-                    lift(cur, &mut next, &mut prev, &ret_node, &node_op);
-                    if stack.len() > best.len() {
-                        best.clear();
-                        best.extend(stack.iter().map(|(nd, _)| node_op[*nd as usize]));
-                    }
-                    cur = next[0];
-                    continue;
-                }
-                lin[op / 64] &= !(1u64 << (op % 64));
-            }
-            cur = next[c];
-        } else {
-            let Some((node, s)) = stack.pop() else {
-                return not_linearizable(model, ops, &best, &node_op);
-            };
-            undo(node, s, &mut state, &mut lin, &mut zhash, &zob, &node_op, ops, &mut required);
-            unlift(node, &mut next, &mut prev, &ret_node, &node_op);
-            cur = next[node as usize];
-        }
-    }
+) -> SearchResult {
+    Searcher::new(model, ops).run(limits)
 }
 
-#[allow(clippy::too_many_arguments)]
-#[inline]
-fn undo<O, R, S>(
-    node: u32,
-    s: S,
-    state: &mut S,
-    lin: &mut [u64],
-    zhash: &mut u64,
-    zob: &[u64],
-    node_op: &[u32],
-    ops: &[Entry<O, R>],
-    required: &mut usize,
-) {
-    let op = node_op[node as usize] as usize;
-    *state = s;
-    lin[op / 64] &= !(1u64 << (op % 64));
-    *zhash ^= zob[op];
-    if ops[op].ret_at.is_some() {
-        *required += 1;
+/// A resumable search: [`Searcher::run`] may stop on a step budget and be called again to go on
+/// where it stopped (the driver of several partitions uses this to give them steps in rounds).
+pub struct Searcher<'a, M: Model> {
+    model: &'a mut M,
+    ops: &'a [Entry<M::Op, M::Ret>],
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    node_op: Vec<u32>,
+    node_is_call: Vec<bool>,
+    ret_node: Vec<u32>,
+    required: usize,
+    lin: Vec<u64>,
+    zob: Vec<u64>,
+    zhash: u64,
+    cache: Cache<M::State>,
+    state: M::State,
+    stack: Vec<(u32, M::State)>,
+    best: Vec<u32>,
+    cur: u32,
+    steps: u64,
+    done: Option<SearchResult>,
+}
+
+impl<'a, M: Model> Searcher<'a, M> {
+    /// Prepares a search.
+    pub fn new(model: &'a mut M, ops: &'a [Entry<M::Op, M::Ret>]) -> Self {
+        let n = ops.len();
+        // Nodes: 0 is the head sentinel; then events sorted by position (calls first on ties).
+        let mut events: Vec<(usize, bool, u32)> = Vec::with_capacity(2 * n);
+        for (i, e) in ops.iter().enumerate() {
+            events.push((e.call, false, i as u32));
+            if let Some(r) = e.ret_at {
+                events.push((r.max(e.call), true, i as u32));
+            }
+        }
+        events.sort_unstable();
+        let len = events.len() + 1;
+        let mut next = vec![NIL; len];
+        let mut prev = vec![NIL; len];
+        let mut node_op = vec![NIL; len];
+        let mut node_is_call = vec![false; len];
+        let mut ret_node = vec![NIL; n];
+        for (k, &(_, is_ret, op)) in events.iter().enumerate() {
+            let node = k + 1;
+            node_op[node] = op;
+            node_is_call[node] = !is_ret;
+            if is_ret {
+                ret_node[op as usize] = node as u32;
+            }
+            prev[node] = k as u32;
+            next[k] = node as u32;
+        }
+        let words = n.div_ceil(64).max(1);
+        let state = model.init();
+        let cur = next[0];
+        Searcher {
+            required: ops.iter().filter(|e| e.ret_at.is_some()).count(),
+            model,
+            ops,
+            next,
+            prev,
+            node_op,
+            node_is_call,
+            ret_node,
+            lin: vec![0u64; words],
+            zob: (0..n as u64).map(splitmix64).collect(),
+            zhash: 0,
+            cache: Cache::new(words),
+            state,
+            stack: Vec::new(),
+            best: Vec::new(),
+            cur,
+            steps: 0,
+            done: None,
+        }
+    }
+
+    /// Model steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Runs until an answer or a limit; after `Unknown`, calling again resumes.
+    pub fn run(&mut self, limits: &Limits<'_>) -> SearchResult {
+        if let Some(r) = &self.done {
+            return r.clone();
+        }
+        let r = self.run_inner(limits);
+        if !matches!(r, SearchResult::Unknown(_)) {
+            self.done = Some(r.clone());
+        }
+        r
+    }
+
+    fn run_inner(&mut self, limits: &Limits<'_>) -> SearchResult {
+        let ops = self.ops;
+        let mut since_check: u32 = 0;
+        loop {
+            if self.required == 0 {
+                return SearchResult::Linearizable(
+                    self.stack
+                        .iter()
+                        .map(|(node, _)| ops[self.node_op[*node as usize] as usize].id)
+                        .collect(),
+                );
+            }
+            since_check += 1;
+            if since_check >= 1024 {
+                since_check = 0;
+                if let Some(stop) = stop_reason(limits, self.steps) {
+                    return SearchResult::Unknown(stop);
+                }
+            }
+            let cur = self.cur;
+            if cur != NIL && self.node_is_call[cur as usize] {
+                let op = self.node_op[cur as usize] as usize;
+                let e = &ops[op];
+                self.steps += 1;
+                if let Some(ns) = self.model.step(&self.state, &e.op, e.ret.as_ref()) {
+                    self.lin[op / 64] |= 1u64 << (op % 64);
+                    let h = self.zhash ^ self.zob[op];
+                    let key = h ^ fx_hash(&ns).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                    if self.cache.insert(key, &self.lin, &ns) {
+                        self.zhash = h;
+                        if e.ret_at.is_some() {
+                            self.required -= 1;
+                        }
+                        let old = std::mem::replace(&mut self.state, ns);
+                        self.stack.push((cur, old));
+                        self.lift(cur);
+                        if self.stack.len() > self.best.len() {
+                            self.best.clear();
+                            let node_op = &self.node_op;
+                            self.best
+                                .extend(self.stack.iter().map(|(nd, _)| node_op[*nd as usize]));
+                        }
+                        self.cur = self.next[0];
+                        continue;
+                    }
+                    self.lin[op / 64] &= !(1u64 << (op % 64));
+                }
+                self.cur = self.next[cur as usize];
+            } else {
+                // A return whose call is not linearized (or, with only indeterminate calls
+                // left, the end of the list): backtrack.
+                let Some((node, s)) = self.stack.pop() else {
+                    return not_linearizable(ops, &self.best);
+                };
+                let op = self.node_op[node as usize] as usize;
+                self.state = s;
+                self.lin[op / 64] &= !(1u64 << (op % 64));
+                self.zhash ^= self.zob[op];
+                if ops[op].ret_at.is_some() {
+                    self.required += 1;
+                }
+                self.unlift(node);
+                self.cur = self.next[node as usize];
+            }
+        }
+    }
+
+    #[inline]
+    fn lift(&mut self, call: u32) {
+        remove(call, &mut self.next, &mut self.prev);
+        let r = self.ret_node[self.node_op[call as usize] as usize];
+        if r != NIL {
+            remove(r, &mut self.next, &mut self.prev);
+        }
+    }
+
+    #[inline]
+    fn unlift(&mut self, call: u32) {
+        let r = self.ret_node[self.node_op[call as usize] as usize];
+        if r != NIL {
+            reinsert(r, &mut self.next, &mut self.prev);
+        }
+        reinsert(call, &mut self.next, &mut self.prev);
     }
 }
 
@@ -317,31 +370,8 @@ fn reinsert(x: u32, next: &mut [u32], prev: &mut [u32]) {
     }
 }
 
-#[inline]
-fn lift(call: u32, next: &mut [u32], prev: &mut [u32], ret_node: &[u32], node_op: &[u32]) {
-    remove(call, next, prev);
-    let r = ret_node[node_op[call as usize] as usize];
-    if r != NIL {
-        remove(r, next, prev);
-    }
-}
-
-#[inline]
-fn unlift(call: u32, next: &mut [u32], prev: &mut [u32], ret_node: &[u32], node_op: &[u32]) {
-    let r = ret_node[node_op[call as usize] as usize];
-    if r != NIL {
-        reinsert(r, next, prev);
-    }
-    reinsert(call, next, prev);
-}
-
 /// Builds the counterexample from the deepest prefix found.
-fn not_linearizable<M: Model>(
-    model: &mut M,
-    ops: &[Entry<M::Op, M::Ret>],
-    best: &[u32],
-    _node_op: &[u32],
-) -> SearchResult {
+fn not_linearizable<O, R>(ops: &[Entry<O, R>], best: &[u32]) -> SearchResult {
     let mut done = vec![false; ops.len()];
     for &o in best {
         done[o as usize] = true;
@@ -355,7 +385,7 @@ fn not_linearizable<M: Model>(
         .filter_map(|(_, e)| e.ret_at)
         .min()
         .unwrap_or(usize::MAX);
-    let mut stuck: Vec<&Entry<M::Op, M::Ret>> = ops
+    let mut stuck: Vec<&Entry<O, R>> = ops
         .iter()
         .enumerate()
         .filter(|(i, e)| !done[*i] && e.call < deadline)
@@ -363,7 +393,6 @@ fn not_linearizable<M: Model>(
         .collect();
     // The operation that had to complete first goes first, then by call.
     stuck.sort_by_key(|e| (e.ret_at != Some(deadline), e.call));
-    let _ = model;
     SearchResult::NotLinearizable {
         prefix: best.iter().map(|&o| ops[o as usize].id).collect(),
         stuck: stuck.iter().map(|e| e.id).collect(),
