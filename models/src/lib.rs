@@ -1,14 +1,24 @@
 //! actsim models: the four consistency protocols as actix actors, their clients and workloads,
-//! and the checkers.
+//! and the checkers that judge their histories.
+//!
+//! - [`op`]: `Op` / `Ret`, the operations of every actsim history;
+//! - [`eventual`], [`causal`], [`sequential`], [`linearizable`]: the replica protocols, behind
+//!   one interface in [`protocol`]; [`kv`] and [`msg`] their shared request/reply protocol,
+//!   [`client`] and [`workload`] the client side;
+//! - [`cluster`]: one experiment run (replicas, clients, nemesis, heal, final reads);
+//! - [`parse`]: readers for actsim JSON, Jepsen EDN and Porcupine logs;
+//! - [`check`]: linearizability, sequential, causal, eventual, session and availability checkers.
 
 pub mod causal;
+pub mod check;
 pub mod client;
+// pub mod cluster;
 pub mod eventual;
 pub mod kv;
 pub mod linearizable;
 pub mod msg;
 pub mod op;
+pub mod parse;
+// pub mod protocol;
 pub mod sequential;
 pub mod workload;
-// pub mod cluster;
-// pub mod protocol;

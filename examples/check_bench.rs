@@ -1,0 +1,93 @@
+//! Checker speed on Porcupine's test histories.
+//!
+//! Run with `cargo run --release --example check_bench`. Prints the total time for the 102 etcd
+//! histories, kv c50-ok and c50-bad (checked key by key), and kv c10-ok and c10-bad checked as one
+//! history without per-key decomposition. Times include parsing, as Porcupine's do.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use actsim::models::check::{check_linearizable, CheckOptions, Verdict};
+use actsim::models::parse::{parse_file, Format};
+
+fn data_dir() -> PathBuf {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/porcupine"));
+    if !dir.join("verdicts.tsv").is_file() {
+        eprintln!("test data not found at {}", dir.display());
+        std::process::exit(2);
+    }
+    dir.to_path_buf()
+}
+
+fn run(path: &Path, format: Format, partition: bool) -> Verdict {
+    let parsed = parse_file(format, path).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2)
+    });
+    let opts = CheckOptions {
+        init: parsed.init,
+        partition,
+        ..CheckOptions::default()
+    };
+    check_linearizable(&parsed.history, &opts).unwrap_or_else(|e| {
+        eprintln!("{}: {e}", path.display());
+        std::process::exit(2)
+    })
+}
+
+fn verdict_word(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Valid { .. } => "valid",
+        Verdict::Invalid(_) => "invalid",
+        Verdict::Unknown { .. } => "unknown",
+    }
+}
+
+fn main() {
+    let dir = data_dir();
+    let mut etcd: Vec<PathBuf> = std::fs::read_dir(dir.join("jepsen"))
+        .expect("read jepsen dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    etcd.sort();
+
+    let start = Instant::now();
+    let mut slowest = (0.0f64, String::new());
+    let (mut valid, mut invalid, mut unknown) = (0, 0, 0);
+    for p in &etcd {
+        let t = Instant::now();
+        match run(p, Format::PorcupineEtcd, true) {
+            Verdict::Valid { .. } => valid += 1,
+            Verdict::Invalid(_) => invalid += 1,
+            Verdict::Unknown { .. } => unknown += 1,
+        }
+        let s = t.elapsed().as_secs_f64();
+        if s > slowest.0 {
+            slowest = (s, p.file_name().unwrap_or_default().to_string_lossy().into_owned());
+        }
+    }
+    println!(
+        "etcd: {} histories in {:.3} s ({valid} valid, {invalid} invalid, {unknown} unknown; slowest {} {:.3} s)  [Porcupine 0.61 s]",
+        etcd.len(),
+        start.elapsed().as_secs_f64(),
+        slowest.1,
+        slowest.0
+    );
+
+    for (name, partition, reference) in [
+        ("c50-ok", true, "0.24 s"),
+        ("c50-bad", true, "0.06 s"),
+        ("c10-ok", false, "1.9 s"),
+        ("c10-bad", false, "2.3 s"),
+    ] {
+        let t = Instant::now();
+        let v = run(&dir.join(format!("kv/{name}.txt")), Format::PorcupineKv, partition);
+        println!(
+            "kv {name}{}: {} in {:.3} s  [Porcupine {reference}]",
+            if partition { "" } else { " (whole history, no per-key split)" },
+            verdict_word(&v),
+            t.elapsed().as_secs_f64()
+        );
+    }
+}
