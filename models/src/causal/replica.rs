@@ -119,6 +119,9 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
                 !store.has(w)
             }
         });
+        if let Some(((lamport, origin), _)) = self.pending.first_key_value() {
+            tracing::trace!(waiting = self.pending.len(), %origin, lamport, "writes wait for dependencies");
+        }
     }
 
     fn anti_entropy(&mut self) {

@@ -70,13 +70,13 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
     /// (with a lagging clock it may not: the acknowledged write is lost at once), and pushes it
     /// to every peer, once.
     fn write(&mut self, key: Key, value: Value) {
-        let stamp = self
-            .store
-            .borrow_mut()
-            .next_stamp(self.env.now(), self.env.me());
-        self.store
-            .borrow_mut()
-            .merge(key.clone(), value.clone(), stamp);
+        let (now, me) = (self.env.now(), self.env.me());
+        let mut store = self.store.borrow_mut();
+        let stamp = store.next_stamp(now, me);
+        if !store.merge(key.clone(), value.clone(), stamp) {
+            tracing::debug!(%key, %value, "acknowledged write lost at once: a later stamp is held");
+        }
+        drop(store);
         let entries = vec![(key, Versioned { value, stamp })];
         for &peer in &self.peers {
             self.send(
