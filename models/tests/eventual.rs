@@ -1,0 +1,413 @@
+//! Integration tests of the eventual protocol: convergence after partitions, crashes and pauses,
+//! availability on both sides of a partition, lost writes under clock skew, and the planted bug.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::time::Duration;
+
+use actix::{Actor, Context, Handler};
+use models::client::{Client, ClientConfig, ClientTimer, Routing};
+use models::eventual::{self, Config};
+use models::kv::{KvReply, KvRequest};
+use models::msg::Msg;
+use models::op::{Key, KvHistory, Op, Ret, Value};
+use models::workload::Workload;
+use rand::Rng;
+use rand_pcg::Pcg64;
+use sim_core::history::{Outcome, Recorder};
+use sim_core::network::{Arrival, DropCause, Network, Outbox, Packet};
+use sim_core::{ClockModel, Deliver, Durable, Env, NodeId, Sim, SimEnv, SimTime, Timeout};
+
+// ---------------------------------------------------------------------------------------------
+// A tiny partitionable network (test-only; sim-net's faulty network will replace it).
+
+/// Uniform 1–10 ms latency, optional loss and duplication, and blocked directed links.
+#[derive(Default)]
+struct TestNet {
+    blocked: BTreeSet<(NodeId, NodeId)>,
+    loss: f64,
+    dup: f64,
+}
+
+impl TestNet {
+    fn split(&mut self, a: &[NodeId], b: &[NodeId]) {
+        for &x in a {
+            for &y in b {
+                self.blocked.insert((x, y));
+                self.blocked.insert((y, x));
+            }
+        }
+    }
+}
+
+impl Network<Msg> for TestNet {
+    fn on_send(&mut self, now: SimTime, p: Packet<Msg>, rng: &mut Pcg64, out: &mut Outbox<Msg>) {
+        if self.blocked.contains(&(p.from, p.to)) {
+            return out.drop(p.from, p.to, DropCause::Partition);
+        }
+        if rng.random_bool(self.loss) {
+            return out.drop(p.from, p.to, DropCause::Loss);
+        }
+        let latency =
+            |rng: &mut Pcg64| Duration::from_nanos(rng.random_range(1_000_000..=10_000_000));
+        if rng.random_bool(self.dup) {
+            out.deliver_copy(now + latency(rng), p.clone());
+        }
+        out.deliver(now + latency(rng), p);
+    }
+
+    fn on_arrival(&mut self, _: SimTime, p: Packet<Msg>, _: &mut Outbox<Msg>) -> Arrival<Msg> {
+        if self.blocked.contains(&(p.from, p.to)) {
+            Arrival::Drop(DropCause::Partition)
+        } else {
+            Arrival::Deliver(p)
+        }
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+fn split(sim: &mut Sim<Msg>, a: Vec<NodeId>, b: Vec<NodeId>) {
+    sim.control_network::<TestNet, _>(|net, _, _| net.split(&a, &b));
+}
+
+fn heal(sim: &mut Sim<Msg>) {
+    sim.control_network::<TestNet, _>(|net, _, _| net.blocked.clear());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building a cluster with clients.
+
+const KEYS: u32 = 4;
+
+struct Cluster {
+    sim: Sim<Msg>,
+    replicas: Vec<NodeId>,
+    /// `clients[i]` is sticky to `replicas[i % n]`.
+    clients: Vec<NodeId>,
+    history: Recorder<Op, Ret>,
+}
+
+/// `n` replicas and `per_replica` sticky clients each; clients invoke nothing after `stop_at`.
+fn cluster(
+    seed: u64,
+    n: usize,
+    per_replica: usize,
+    cfg: &Config,
+    net: TestNet,
+    stop_at: SimTime,
+) -> Cluster {
+    let mut sim = Sim::with_network(seed, net);
+    let replicas: Vec<NodeId> = (0..n as u32).map(NodeId).collect();
+    for i in 0..n {
+        eventual::add_replica(&mut sim, i, &replicas, cfg);
+    }
+    let history = Recorder::new();
+    let total = (n * per_replica) as u32;
+    let clients = (0..total)
+        .map(|index| {
+            let ccfg = ClientConfig {
+                index,
+                clients: total,
+                routing: Routing::Sticky {
+                    home: replicas[index as usize % n],
+                },
+                timeout: Duration::from_secs(1),
+                workload: Workload {
+                    keys: KEYS,
+                    ..Workload::default()
+                },
+                cas_supported: eventual::CAS,
+                stop_at,
+            };
+            let rec = history.clone();
+            sim.add_node(
+                format!("c{index}"),
+                (),
+                move |env: SimEnv<Msg, ClientTimer>, _: Durable<()>| {
+                    Client::new(env, ccfg.clone(), rec.clone())
+                },
+            )
+        })
+        .collect();
+    Cluster {
+        sim,
+        replicas,
+        clients,
+        history,
+    }
+}
+
+/// Partitions, crashes, restarts and pauses between 1 s and 7 s.
+fn nemesis(c: &mut Cluster) {
+    let r = c.replicas.clone();
+    let at = SimTime::from_millis;
+    let (maj, min) = (r[..3].to_vec(), r[3..].to_vec());
+    c.sim
+        .schedule(at(1000), "split 3|2", move |s| split(s, maj, min));
+    c.sim.schedule(at(3000), "heal", heal);
+    let n1 = r[1];
+    c.sim
+        .schedule(at(3500), "crash n1", move |s| s.crash(n1).unwrap());
+    c.sim
+        .schedule(at(4000), "restart n1", move |s| s.restart(n1).unwrap());
+    let n4 = r[4];
+    c.sim
+        .schedule(at(4500), "pause n4", move |s| s.pause(n4).unwrap());
+    c.sim
+        .schedule(at(5000), "resume n4", move |s| s.resume(n4).unwrap());
+    let (alone, rest) = (vec![r[0]], r[1..].to_vec());
+    c.sim
+        .schedule(at(5500), "isolate n0", move |s| split(s, alone, rest));
+    let n0 = r[0];
+    c.sim
+        .schedule(at(6000), "crash n0", move |s| s.crash(n0).unwrap());
+    c.sim
+        .schedule(at(6500), "restart n0", move |s| s.restart(n0).unwrap());
+    c.sim.schedule(at(7000), "heal", heal);
+}
+
+fn final_values(c: &mut Cluster) -> Vec<BTreeMap<Key, Value>> {
+    let replicas = c.replicas.clone();
+    replicas
+        .iter()
+        .map(|&r| {
+            (0..KEYS)
+                .map(|k| {
+                    let key = Key::from(k);
+                    let v = eventual::local_value(&mut c.sim, r, &key).unwrap();
+                    (key, v)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Values of every write that may have taken effect (ok or indeterminate).
+fn written(history: &KvHistory) -> BTreeSet<Value> {
+    history
+        .operations()
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.outcome != Outcome::Fail)
+        .filter_map(|o| match o.op {
+            Op::Write { value, .. } => Some(value),
+            _ => None,
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests.
+
+#[test]
+fn replicas_converge_after_partitions_crashes_and_pauses() {
+    for seed in 1..=4 {
+        let net = TestNet {
+            loss: 0.05,
+            dup: 0.02,
+            ..TestNet::default()
+        };
+        let mut c = cluster(seed, 5, 1, &Config::default(), net, SimTime::from_secs(8));
+        nemesis(&mut c);
+        c.sim.run_until(SimTime::from_secs(10)).unwrap();
+
+        let finals = final_values(&mut c);
+        assert!(
+            finals.iter().all(|f| f == &finals[0]),
+            "seed {seed}: replicas diverged after the heal: {finals:?}"
+        );
+        let history = c.history.snapshot();
+        let written = written(&history);
+        assert!(written.len() > 100, "seed {seed}: too few writes");
+        for v in finals[0].values() {
+            assert!(
+                v.is_nil() || written.contains(v),
+                "seed {seed}: final {v} never written"
+            );
+        }
+        for o in history.operations().unwrap() {
+            if let (Op::Read { .. }, Outcome::Ok(Ret::Value(v))) = (&o.op, &o.outcome) {
+                assert!(
+                    v.is_nil() || written.contains(v),
+                    "seed {seed}: read {v} from thin air"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_request_succeeds_on_both_sides_of_a_partition() {
+    let mut c = cluster(
+        11,
+        5,
+        2,
+        &Config::default(),
+        TestNet::default(),
+        SimTime::from_secs(9),
+    );
+    let r = c.replicas.clone();
+    // Each side keeps its own clients: a client reaches only its home replica's side.
+    let side = |rs: &[NodeId], cs: &[NodeId]| -> Vec<NodeId> {
+        let mut v = rs.to_vec();
+        v.extend(
+            cs.iter()
+                .enumerate()
+                .filter(|(i, _)| rs.contains(&r[i % 5]))
+                .map(|(_, &c)| c),
+        );
+        v
+    };
+    let (maj, min) = (side(&r[..3], &c.clients), side(&r[3..], &c.clients));
+    c.sim
+        .schedule(SimTime::from_secs(1), "split 3|2", move |s| {
+            split(s, maj, min)
+        });
+    c.sim.run_until(SimTime::from_secs(10)).unwrap();
+
+    let ops = c.history.snapshot().operations().unwrap();
+    let ok = ops
+        .iter()
+        .filter(|o| matches!(o.outcome, Outcome::Ok(_)))
+        .count();
+    assert!(ops.len() > 1000, "too few operations: {}", ops.len());
+    assert_eq!(ok, ops.len(), "some operations did not succeed");
+    // The sides diverged during the partition and stay diverged without a heal, yet each side
+    // agrees with itself once anti-entropy has run.
+    let finals = final_values(&mut c);
+    assert_eq!(finals[0], finals[1]);
+    assert_eq!(finals[3], finals[4]);
+}
+
+#[test]
+fn no_anti_entropy_bug_leaves_replicas_diverged() {
+    let cfg = Config {
+        bug: true,
+        ..Config::default()
+    };
+    let diverged = (1..=4)
+        .filter(|&seed| {
+            let net = TestNet {
+                loss: 0.05,
+                dup: 0.02,
+                ..TestNet::default()
+            };
+            let mut c = cluster(seed, 5, 1, &cfg, net, SimTime::from_secs(8));
+            nemesis(&mut c);
+            c.sim.run_until(SimTime::from_secs(10)).unwrap();
+            let finals = final_values(&mut c);
+            finals.iter().any(|f| f != &finals[0])
+        })
+        .count();
+    assert!(diverged >= 3, "only {diverged} of 4 seeds diverged");
+}
+
+/// Records the replies it receives; sends nothing on its own.
+struct Probe<E> {
+    _env: E,
+    replies: Rc<RefCell<Vec<KvReply>>>,
+}
+
+impl<E: Env<Msg = Msg, Timer = ()>> Actor for Probe<E> {
+    type Context = Context<Self>;
+}
+
+impl<E: Env<Msg = Msg, Timer = ()>> Handler<Deliver<Msg>> for Probe<E> {
+    type Result = ();
+    fn handle(&mut self, d: Deliver<Msg>, _: &mut Context<Self>) {
+        if let Msg::Reply(r) = d.msg {
+            self.replies.borrow_mut().push(r);
+        }
+    }
+}
+
+impl<E: Env<Msg = Msg, Timer = ()>> Handler<Timeout<()>> for Probe<E> {
+    type Result = ();
+    fn handle(&mut self, _: Timeout<()>, _: &mut Context<Self>) {}
+}
+
+/// Writes 1 through n0, then (after it has spread) 2 through n1; returns both replies and the
+/// final value of the key on every replica.
+fn two_writes(n0_clock_ahead: Duration) -> (Vec<KvReply>, Vec<Value>) {
+    let mut sim: Sim<Msg> = Sim::new(5);
+    let replicas = [NodeId(0), NodeId(1), NodeId(2)];
+    for i in 0..3 {
+        eventual::add_replica(&mut sim, i, &replicas, &Config::default());
+    }
+    let replies = Rc::new(RefCell::new(Vec::new()));
+    let r = Rc::clone(&replies);
+    let probe = sim.add_node("probe", (), move |env: SimEnv<Msg, ()>, _: Durable<()>| {
+        Probe {
+            _env: env,
+            replies: Rc::clone(&r),
+        }
+    });
+    let skew = ClockModel {
+        offset_ns: n0_clock_ahead.as_nanos() as i64,
+        drift_ppm: 0,
+    };
+    sim.set_clock(NodeId(0), skew).unwrap();
+    let write = |id, to, v| {
+        move |s: &mut Sim<Msg>| {
+            let op = Op::write(0, v);
+            s.post(probe, to, Msg::Request(KvRequest { id, op, session: 0 }));
+        }
+    };
+    sim.schedule(
+        SimTime::from_millis(100),
+        "write 1 at n0",
+        write(1, NodeId(0), 1),
+    );
+    sim.schedule(
+        SimTime::from_millis(500),
+        "write 2 at n1",
+        write(2, NodeId(1), 2),
+    );
+    sim.run_until(SimTime::from_secs(2)).unwrap();
+    let finals = replicas
+        .iter()
+        .map(|&n| eventual::local_value(&mut sim, n, &0.into()).unwrap())
+        .collect();
+    let replies = replies.borrow().clone();
+    (replies, finals)
+}
+
+#[test]
+fn clock_skew_loses_an_acknowledged_write() {
+    let ok = |id| KvReply::Ok {
+        id,
+        ret: Ret::Ok,
+        session: 0,
+    };
+    // Synchronized clocks: the later write wins everywhere.
+    let (replies, finals) = two_writes(Duration::ZERO);
+    assert_eq!(replies, vec![ok(1), ok(2)]);
+    assert_eq!(finals, vec![Value::Int(2); 3]);
+    // n0's clock runs 1 s ahead: its earlier write carries the greater stamp, and the later,
+    // acknowledged write of 2 is lost on every replica — last writer wins by clock, not by time.
+    let (replies, finals) = two_writes(Duration::from_secs(1));
+    assert_eq!(replies, vec![ok(1), ok(2)]);
+    assert_eq!(finals, vec![Value::Int(1); 3]);
+}
+
+#[test]
+fn same_seed_same_trace() {
+    let run = |seed| {
+        let net = TestNet {
+            loss: 0.05,
+            dup: 0.02,
+            ..TestNet::default()
+        };
+        let mut c = cluster(seed, 5, 1, &Config::default(), net, SimTime::from_secs(8));
+        nemesis(&mut c);
+        c.sim.run_until(SimTime::from_secs(10)).unwrap();
+        c.sim.trace_hash()
+    };
+    assert_eq!(run(3), run(3));
+    assert_ne!(run(3), run(4));
+}
