@@ -8,5 +8,6 @@ pub mod kv;
 pub mod linearizable;
 pub mod msg;
 pub mod op;
+pub mod raft;
 pub mod sequential;
 pub mod workload;
