@@ -5,6 +5,7 @@ mod raft_common;
 
 use std::time::Duration;
 
+use models::client::Routing;
 use models::linearizable::{add_replica, local_value, status, Config};
 use models::raft::RoleName;
 use raft_common::*;
@@ -19,12 +20,20 @@ fn proto(cfg: Config) -> Proto {
 }
 
 /// Client `c` starts at replica `c % n` and may try every replica.
-fn spread(n: u32) -> impl Fn(usize) -> (NodeId, Vec<NodeId>) {
-    move |c| (NodeId(c as u32 % n), (0..n).map(NodeId).collect())
+fn spread(n: u32) -> impl Fn(usize) -> Routing {
+    move |c| Routing::Leader {
+        home: NodeId(c as u32 % n),
+        replicas: (0..n).map(NodeId).collect(),
+    }
 }
 
 fn ms(t: u64) -> SimTime {
     SimTime::from_millis(t)
+}
+
+/// `x <= bound`, where NaN (no operation of that kind) counts as true.
+fn at_most(x: f64, bound: f64) -> bool {
+    x.is_nan() || x <= bound
 }
 
 fn assert_clean(what: &str, seed: u64, v: &[String]) {
@@ -95,17 +104,10 @@ fn whole_cluster_restart_keeps_acknowledged_writes() {
     assert!(r > 0.9 && w > 0.9, "after restart: reads {r}, writes {w}");
 }
 
-/// 5 replicas; clients 0–2 live with n0–n2 (majority), clients 3–4 with n3–n4 (minority).
+/// 5 replicas and 5 clients, client `i` homed at replica `i`, trying every replica in turn.
 fn cap_cluster(seed: u64, cfg: Config) -> (Cluster, Proto) {
     let p = proto(cfg);
-    let homes = |c: usize| {
-        if c < 3 {
-            (NodeId(c as u32), (0..3).map(NodeId).collect())
-        } else {
-            (NodeId(c as u32), (3..5).map(NodeId).collect())
-        }
-    };
-    let c = cluster(seed, 5, 5, ms(7000), TestNet::default(), &p, &homes);
+    let c = cluster(seed, 5, 5, ms(12000), TestNet::default(), &p, &spread(5));
     (c, p)
 }
 
@@ -123,13 +125,14 @@ fn split_sides(c: &mut Cluster, at: SimTime, until: SimTime) {
 fn partition_minority_is_unavailable_majority_available() {
     for seed in 1..=4 {
         let (mut c, p) = cap_cluster(seed, Config::default());
-        split_sides(&mut c, ms(1000), ms(6000));
-        c.sim.run_until(ms(9000)).unwrap();
+        // The CAP experiment: {n0, n1, n2} and {n3, n4} apart for 10 s.
+        split_sides(&mut c, ms(1000), ms(11000));
+        c.sim.run_until(ms(14000)).unwrap();
         let cl = c.clients.clone();
-        let (min_r, min_w) = availability(&c, &cl[3..], ms(1000), ms(6000));
-        let (maj_r, maj_w) = availability(&c, &cl[..3], ms(1000), ms(6000));
+        let (min_r, min_w) = availability(&c, &cl[3..], ms(1000), ms(11000));
+        let (maj_r, maj_w) = availability(&c, &cl[..3], ms(1000), ms(11000));
         assert!(
-            min_r <= 0.05 && min_w <= 0.05,
+            at_most(min_r, 0.05) && at_most(min_w, 0.05),
             "seed {seed}: minority {min_r} {min_w}"
         );
         assert!(
@@ -171,7 +174,7 @@ fn a_cut_off_leader_is_replaced_and_serves_nothing() {
     for seed in 1..=3 {
         let (mut c, p) = cap_cluster(seed, Config::default());
         let leader = cut_off_leader(&mut c, ms(1000), ms(5000));
-        c.sim.run_until(ms(9000)).unwrap();
+        c.sim.run_until(ms(13000)).unwrap();
         let cl = c.clients.clone();
         let buddy = NodeId((leader.0 + 1) % 5);
         let (minority, majority): (Vec<NodeId>, Vec<NodeId>) =
@@ -180,7 +183,7 @@ fn a_cut_off_leader_is_replaced_and_serves_nothing() {
         let (min_r, min_w) = availability(&c, &side(&minority), ms(1000), ms(5000));
         let (maj_r, maj_w) = availability(&c, &side(&majority), ms(1000), ms(5000));
         assert!(
-            min_r <= 0.05 && min_w <= 0.05,
+            at_most(min_r, 0.05) && at_most(min_w, 0.05),
             "seed {seed}: minority {min_r} {min_w}"
         );
         assert!(
@@ -205,7 +208,7 @@ fn planted_stale_read_bug_shows_when_the_leader_is_cut_off() {
             },
         );
         cut_off_leader(&mut c, ms(1000), ms(5000));
-        c.sim.run_until(ms(9000)).unwrap();
+        c.sim.run_until(ms(13000)).unwrap();
         let log = final_log(&mut c, &p);
         let stale = check_real_time(&c, &log);
         assert!(

@@ -23,7 +23,6 @@
 //! new leader and accepts writes: its readers see stale values.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use actix::{Actor, Context, Handler, MessageResult};
 use sim_core::{Deliver, Durable, Env, NodeId, Sim, SimEnv, SimError, SimTime, Timeout};
@@ -31,15 +30,12 @@ use sim_core::{Deliver, Durable, Env, NodeId, Sim, SimEnv, SimError, SimTime, Ti
 use crate::kv::{KvReply, KvRequest, ReadLocal};
 use crate::msg::Msg;
 use crate::op::{Key, Op, Ret, Value};
-use crate::raft::{is_logged, Inspect, Persistent, Raft, ReadTicket, Status, Timing};
+use crate::raft::{is_logged, Inspect, Persistent, Raft, ReadTicket, Status, Timing, WAIT_LIMIT};
 
 pub use crate::raft::{Message, Timer};
 
 /// The linearizable protocol offers compare-and-set.
 pub const CAS: bool = true;
-
-/// How long a read may wait for its confirmation before it is dropped.
-const READ_WAIT: Duration = Duration::from_secs(2);
 
 /// Settings of a linearizable replica.
 ///
@@ -144,6 +140,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
             }
             op if is_logged(&op) => {
                 self.raft.propose(client, req.id, op);
+                self.raft.answer_when_applied(client, req.id);
             }
             _ => {
                 let reason = "unsupported operation".to_string();
@@ -172,7 +169,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
             } else if self.raft.read_lost(&r.ticket) {
                 let leader = self.raft.leader();
                 self.reply(r.client, KvReply::NotLeader { id: r.id, leader });
-            } else if now - r.since < READ_WAIT {
+            } else if now - r.since < WAIT_LIMIT {
                 self.reads.push(r);
             }
         }

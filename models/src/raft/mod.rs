@@ -43,6 +43,9 @@ use crate::kv::KvReply;
 use crate::msg::Msg;
 use crate::op::{Key, Op, Ret, Value};
 
+/// How long a replica keeps waiting to answer a request (clients give up after 1 s).
+pub const WAIT_LIMIT: Duration = Duration::from_secs(2);
+
 /// A Raft term.
 pub type Term = u64;
 /// A 1-based log index (0 = before the first entry).
@@ -335,8 +338,8 @@ pub struct Raft<E> {
     store: Store,
     election_deadline: SimTime,
     round: u64,
-    /// Client requests this replica appended as leader, by index: answered when applied.
-    waiting: BTreeMap<Index, (NodeId, u64)>,
+    /// Client requests this replica answers when it applies them: `(client, id)` -> since when.
+    waiting: BTreeMap<(NodeId, u64), SimTime>,
 }
 
 impl<E: Env<Msg = Msg, Timer = Timer>> Raft<E> {
@@ -443,17 +446,23 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Raft<E> {
 
     // ----- client requests -------------------------------------------------------------
 
-    /// Appends a client's write or cas (leader only) and starts replicating it; the client is
-    /// answered when the entry is applied. Returns the entry's index, or `None` if not leader.
+    /// Appends a client's write or cas (leader only) and starts replicating it. Returns the
+    /// entry's index, or `None` if not leader. See [`Raft::answer_when_applied`].
     pub fn propose(&mut self, client: NodeId, id: u64, op: Op) -> Option<Index> {
         if !self.is_leader() {
             return None;
         }
         let index = self.append(Command::Client { client, id, op });
-        self.waiting.insert(index, (client, id));
         self.replicate_all();
         self.advance_commit();
         Some(index)
+    }
+
+    /// Makes this replica answer request `id` of `client` when it applies it (with the result
+    /// and the entry's index as session). Forgotten after [`WAIT_LIMIT`]: the client gave up.
+    pub fn answer_when_applied(&mut self, client: NodeId, id: u64) {
+        let now = self.env.now();
+        self.waiting.insert((client, id), now);
     }
 
     /// Starts a linearizable read at the leader: the read index is the commit index (at least
@@ -513,6 +522,9 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Raft<E> {
                 self.env.set_timer(wait, Timer::Election);
             }
             Timer::Heartbeat => {
+                let now = self.env.now();
+                self.waiting
+                    .retain(|_, &mut since| now - since < WAIT_LIMIT);
                 if self.is_leader() {
                     self.check_quorum();
                 }
@@ -862,8 +874,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Raft<E> {
         }
     }
 
-    /// Applies committed entries in order; answers the clients whose requests this replica
-    /// appended as leader.
+    /// Applies committed entries in order; answers the clients waiting here.
     fn apply_committed(&mut self) {
         while self.applied < self.commit {
             self.applied += 1;
@@ -873,11 +884,8 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Raft<E> {
                 None => break,
             };
             let ret = self.store.apply(&command);
-            let waiter = self.waiting.remove(&index);
-            if let (Some(ret), Some(w), Command::Client { client, id, .. }) =
-                (ret, waiter, &command)
-            {
-                if w == (*client, *id) {
+            if let (Some(ret), Command::Client { client, id, .. }) = (ret, &command) {
+                if self.waiting.remove(&(*client, *id)).is_some() {
                     let reply = KvReply::Ok {
                         id: *id,
                         ret,
@@ -887,8 +895,5 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Raft<E> {
                 }
             }
         }
-        // Entries this replica appended but that were overwritten can never be answered.
-        let applied = self.applied;
-        self.waiting.retain(|&i, _| i > applied);
     }
 }

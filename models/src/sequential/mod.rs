@@ -2,30 +2,33 @@
 //!
 //! - **Writes** (put and cas) are totally ordered by an elected leader in one replicated log (the
 //!   [`crate::raft`] core: a crashed or partitioned leader is replaced). A follower forwards a
-//!   client's write to the leader it knows, which answers the client once the entry is committed
-//!   on a majority and applied; a replica that knows no leader answers `Fail` at once (it
-//!   forwarded nothing, so the write certainly did not happen). cas is decided by the leader's
-//!   log order, like every write.
+//!   client's write to the leader it knows; once the entry is committed on a majority, the
+//!   replica the client talks to answers it *when it has applied it itself* (as a ZooKeeper
+//!   server does), so a client's session never runs ahead of its own replica. A replica that
+//!   knows no leader answers `Fail` at once (it forwarded nothing, so the write did not happen).
+//!   cas is decided in the leader's log order, like every write.
 //! - **Reads** are served by whichever replica the client talks to, from its local applied
 //!   prefix of the log: no communication, so reads stay available on a minority (stale).
 //! - **Sessions.** Every `Ok` reply carries a session token: the log index that applied the write,
 //!   or the applied index at which the read was served. A client sends the highest token it has
 //!   seen, and a replica serves a read only once it has applied at least that far (it waits).
-//!   So a client always reads its own writes and never reads backwards.
+//!   So a client that moves to another replica still reads its own writes and never reads
+//!   backwards.
 //!
 //! Guarantee: sequential consistency. All replicas apply the one log in order; every client
 //! operation is placed at a log position at or after the client's previous one (writes at the
 //! index that applied them, which is beyond every committed index the client has seen; reads at
 //! their serving index), so the log order, with reads slotted in, is a total order that respects
 //! every client's program order. Not linearizable: a read on a lagging replica misses writes
-//! other clients completed earlier.
+//! other clients completed earlier. Under a partition, reads on the minority side keep working
+//! (stale) while its writes fail: a leader cut off from a majority steps down (check quorum).
 //!
-//! Planted bug (`Config::bug`, "no-session"): a replica serves a read without waiting for the
-//! client's session index, so a client that wrote through the leader and then reads at a lagging
-//! follower does not see its own write.
+//! Planted bug (`Config::bug`, "no-session"): replicas ignore the client's session. The leader
+//! acknowledges a forwarded write as soon as it applies it (the client's own replica may not
+//! have it yet), and reads are served without waiting for the session index, so a client often
+//! reads at its lagging replica a state that misses its own last write.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use actix::{Actor, Context, Handler, MessageResult};
 use sim_core::{Deliver, Durable, Env, NodeId, Sim, SimEnv, SimError, SimTime, Timeout};
@@ -33,22 +36,20 @@ use sim_core::{Deliver, Durable, Env, NodeId, Sim, SimEnv, SimError, SimTime, Ti
 use crate::kv::{KvReply, KvRequest, ReadLocal};
 use crate::msg::Msg;
 use crate::op::{Key, Op, Ret, Value};
-use crate::raft::{self, is_logged, Inspect, Persistent, Raft, Status, Timing};
+use crate::raft::{self, is_logged, Inspect, Persistent, Raft, Status, Timing, WAIT_LIMIT};
 
 pub use crate::raft::Timer;
 
 /// The sequential protocol offers compare-and-set (decided in log order by the leader).
 pub const CAS: bool = true;
 
-/// How long a read may wait for its session before it is dropped (the client has long given up).
-const READ_WAIT: Duration = Duration::from_secs(2);
-
 /// Replica-to-replica messages of the sequential protocol.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Message {
     /// The replicated log.
     Raft(raft::Message),
-    /// A follower passes a client's write to the leader, which answers the client directly.
+    /// A follower passes a client's write to the leader (the follower answers the client once it
+    /// has applied the write).
     Forward {
         /// The client that sent the request.
         client: NodeId,
@@ -140,11 +141,16 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
         }
     }
 
-    /// Leader: append. Follower: forward to the leader. Nobody to ask: fail.
+    /// Leader: append. Follower: forward to the leader. Nobody to ask: fail. This replica
+    /// answers when it applies the write (with the bug, the leader answers instead).
     fn submit_write(&mut self, client: NodeId, req: KvRequest) {
         if self.raft.is_leader() {
             self.raft.propose(client, req.id, req.op);
+            self.raft.answer_when_applied(client, req.id);
         } else if let Some(leader) = self.raft.leader() {
+            if !self.bug {
+                self.raft.answer_when_applied(client, req.id);
+            }
             let fwd = Message::Forward {
                 client,
                 request: req,
@@ -162,6 +168,9 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
         }
         if self.raft.is_leader() && is_logged(&req.op) {
             self.raft.propose(client, req.id, req.op);
+            if self.bug {
+                self.raft.answer_when_applied(client, req.id);
+            }
         } else {
             // Not appended here, and the follower forwarded it nowhere else: it did not happen.
             let reason = "not leader".to_string();
@@ -183,7 +192,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
                     session: applied,
                 };
                 self.reply(r.client, reply);
-            } else if now - r.since < READ_WAIT {
+            } else if now - r.since < WAIT_LIMIT {
                 self.reads.push(r);
             }
         }

@@ -103,8 +103,8 @@ pub struct Cluster {
     pub keys: u32,
 }
 
-/// Client `i`'s home replica and the replicas it may try.
-pub type Homes = dyn Fn(usize) -> (NodeId, Vec<NodeId>);
+/// Client `i`'s routing.
+pub type Homes = dyn Fn(usize) -> Routing;
 
 pub fn cluster(
     seed: u64,
@@ -131,14 +131,10 @@ pub fn cluster(
     };
     let mut client_ids = Vec::new();
     for c in 0..clients {
-        let (home, tries) = homes(c);
         let cfg = ClientConfig {
             index: c as u32,
             clients: clients as u32,
-            routing: Routing::Leader {
-                home,
-                replicas: tries,
-            },
+            routing: homes(c),
             timeout: Duration::from_secs(1),
             workload: workload.clone(),
             cas_supported: true,
