@@ -12,13 +12,14 @@
 pub mod causal;
 pub mod check;
 pub mod client;
-// pub mod cluster;
+pub mod cluster;
 pub mod eventual;
 pub mod kv;
 pub mod linearizable;
 pub mod msg;
 pub mod op;
 pub mod parse;
-// pub mod protocol;
+pub mod protocol;
+pub mod raft;
 pub mod sequential;
 pub mod workload;

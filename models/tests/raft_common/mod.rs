@@ -1,0 +1,543 @@
+//! Test harness shared by the sequential and linearizable tests (both run on the Raft core):
+//! a tiny partitionable network, a random nemesis, a sampling monitor of Raft invariants, and
+//! history checks that need no consistency checker (they use the final committed log as the
+//! order of writes).
+
+#![allow(dead_code)]
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::time::Duration;
+
+use models::client::{Client, ClientConfig, ClientTimer, Routing};
+use models::msg::Msg;
+use models::op::{Key, Op, Ret, Value};
+use models::raft::{Command, Entry, Persistent, RoleName, Status, Store};
+use models::workload::Workload;
+use rand::Rng;
+use rand_pcg::Pcg64;
+use sim_core::history::{Outcome, Recorder};
+use sim_core::network::{Arrival, DropCause, Network, Outbox, Packet};
+use sim_core::rng::Purpose;
+use sim_core::{Durable, NodeId, NodeStatus, Sim, SimEnv, SimError, SimTime};
+
+/// A test-only network: uniform 1–10 ms latency, optional loss and duplication, and a set of
+/// blocked directed links (to be replaced by sim-net's faulty network).
+#[derive(Debug, Default)]
+pub struct TestNet {
+    pub blocked: BTreeSet<(NodeId, NodeId)>,
+    pub loss: f64,
+    pub dup: f64,
+}
+
+impl Network<Msg> for TestNet {
+    fn on_send(&mut self, now: SimTime, p: Packet<Msg>, rng: &mut Pcg64, out: &mut Outbox<Msg>) {
+        if self.blocked.contains(&(p.from, p.to)) {
+            return out.drop(p.from, p.to, DropCause::Partition);
+        }
+        if self.loss > 0.0 && rng.random_bool(self.loss) {
+            return out.drop(p.from, p.to, DropCause::Loss);
+        }
+        if self.dup > 0.0 && rng.random_bool(self.dup) {
+            let lat = Duration::from_nanos(rng.random_range(1_000_000..=10_000_000));
+            out.deliver_copy(now + lat, p.clone());
+        }
+        let lat = Duration::from_nanos(rng.random_range(1_000_000..=10_000_000));
+        out.deliver(now + lat, p);
+    }
+
+    fn on_arrival(&mut self, _: SimTime, p: Packet<Msg>, _: &mut Outbox<Msg>) -> Arrival<Msg> {
+        if self.blocked.contains(&(p.from, p.to)) {
+            Arrival::Drop(DropCause::Partition)
+        } else {
+            Arrival::Deliver(p)
+        }
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// Blocks every link between nodes of different groups (nodes in no group keep all links).
+pub fn partition(sim: &mut Sim<Msg>, groups: &[Vec<NodeId>]) {
+    sim.control_network::<TestNet, _>(|net, _, _| {
+        net.blocked.clear();
+        for (i, a) in groups.iter().enumerate() {
+            for (j, b) in groups.iter().enumerate() {
+                if i != j {
+                    for &x in a {
+                        for &y in b {
+                            net.blocked.insert((x, y));
+                        }
+                    }
+                }
+            }
+        }
+    });
+    sim.record_fault(None, &format!("partition {groups:?}"));
+}
+
+/// Unblocks every link.
+pub fn heal(sim: &mut Sim<Msg>) {
+    sim.control_network::<TestNet, _>(|net, _, _| net.blocked.clear());
+    sim.record_fault(None, "heal");
+}
+
+/// What a test needs from a protocol module.
+pub struct Proto {
+    pub add: Box<dyn Fn(&mut Sim<Msg>, usize, &[NodeId]) -> NodeId>,
+    pub status: fn(&mut Sim<Msg>, NodeId) -> Result<Status, SimError>,
+    pub local_value: fn(&mut Sim<Msg>, NodeId, &Key) -> Result<Value, SimError>,
+}
+
+/// A simulation of `n` replicas and `clients` clients.
+pub struct Cluster {
+    pub sim: Sim<Msg>,
+    pub replicas: Vec<NodeId>,
+    pub clients: Vec<NodeId>,
+    pub history: Recorder<Op, Ret>,
+    pub monitor: Rc<RefCell<Monitor>>,
+    pub keys: u32,
+}
+
+/// Client `i`'s routing.
+pub type Homes = dyn Fn(usize) -> Routing;
+
+pub fn cluster(
+    seed: u64,
+    n: usize,
+    clients: usize,
+    stop_at: SimTime,
+    net: TestNet,
+    proto: &Proto,
+    homes: &Homes,
+) -> Cluster {
+    let mut sim = Sim::with_network(seed, net);
+    let replicas: Vec<NodeId> = (0..n as u32).map(NodeId).collect();
+    for i in 0..n {
+        let id = (proto.add)(&mut sim, i, &replicas);
+        assert_eq!(id, replicas[i]);
+    }
+    let history = Recorder::new();
+    let workload = Workload {
+        keys: 3,
+        read_fraction: 0.5,
+        cas_fraction: 0.2,
+        think_min: Duration::ZERO,
+        think_max: Duration::from_millis(20),
+    };
+    let mut client_ids = Vec::new();
+    for c in 0..clients {
+        let cfg = ClientConfig {
+            index: c as u32,
+            clients: clients as u32,
+            routing: homes(c),
+            timeout: Duration::from_secs(1),
+            workload: workload.clone(),
+            cas_supported: true,
+            stop_at,
+        };
+        let rec = history.clone();
+        let id = sim.add_node(
+            format!("c{c}"),
+            (),
+            move |env: SimEnv<Msg, ClientTimer>, _: Durable<()>| {
+                Client::new(env, cfg.clone(), rec.clone())
+            },
+        );
+        client_ids.push(id);
+    }
+    Cluster {
+        sim,
+        replicas,
+        clients: client_ids,
+        history,
+        monitor: Rc::new(RefCell::new(Monitor::default())),
+        keys: workload.keys,
+    }
+}
+
+/// Raft invariants sampled during a run: one leader per term, committed prefixes agree.
+#[derive(Debug, Default)]
+pub struct Monitor {
+    pub leaders: BTreeMap<u64, NodeId>,
+    pub committed: Vec<Entry>,
+    pub violations: Vec<String>,
+    pub samples: u64,
+}
+
+impl Monitor {
+    fn observe(&mut self, node: NodeId, status: &Status, log: &[Entry]) {
+        self.samples += 1;
+        if status.role == RoleName::Leader {
+            let first = *self.leaders.entry(status.term).or_insert(node);
+            if first != node {
+                self.violations.push(format!(
+                    "two leaders in term {}: {first} and {node}",
+                    status.term
+                ));
+            }
+        }
+        let commit = status.commit as usize;
+        if commit > log.len() {
+            self.violations
+                .push(format!("{node}: commit {commit} beyond log {}", log.len()));
+            return;
+        }
+        let common = commit.min(self.committed.len());
+        if let Some(i) = (0..common).find(|&i| log[i] != self.committed[i]) {
+            self.violations.push(format!(
+                "{node}: committed entry {} differs: {:?} vs {:?}",
+                i + 1,
+                log[i],
+                self.committed[i]
+            ));
+        }
+        if commit > self.committed.len() {
+            self.committed
+                .extend_from_slice(&log[self.committed.len()..commit]);
+        }
+    }
+}
+
+/// Samples every running replica's status and log every `every` until `until`.
+pub fn start_monitor(
+    c: &mut Cluster,
+    proto_status: fn(&mut Sim<Msg>, NodeId) -> Result<Status, SimError>,
+    every: Duration,
+    until: SimTime,
+) {
+    fn tick(
+        sim: &mut Sim<Msg>,
+        replicas: Rc<Vec<NodeId>>,
+        monitor: Rc<RefCell<Monitor>>,
+        status: fn(&mut Sim<Msg>, NodeId) -> Result<Status, SimError>,
+        every: Duration,
+        until: SimTime,
+    ) {
+        for &r in replicas.iter() {
+            if sim.status(r) != Some(NodeStatus::Up) {
+                continue;
+            }
+            let Ok(s) = status(sim, r) else { continue };
+            let Some(d) = sim.durable::<Persistent>(r) else {
+                continue;
+            };
+            let log = d.borrow().log.clone();
+            monitor.borrow_mut().observe(r, &s, &log);
+        }
+        let next = sim.now() + every;
+        if next <= until {
+            sim.schedule(next, "monitor", move |sim| {
+                tick(sim, replicas, monitor, status, every, until)
+            });
+        }
+    }
+    let replicas = Rc::new(c.replicas.clone());
+    let monitor = Rc::clone(&c.monitor);
+    let at = c.sim.now() + every;
+    c.sim.schedule(at, "monitor", move |sim| {
+        tick(sim, replicas, monitor, proto_status, every, until)
+    });
+}
+
+/// A random nemesis between `from` and `to`: partitions, heals, crashes with restarts, pauses.
+/// At `to` everything is healed, restarted and resumed.
+pub fn random_nemesis(c: &mut Cluster, from: SimTime, to: SimTime) {
+    let mut rng = c.sim.rng(Purpose::Custom(77));
+    let replicas = c.replicas.clone();
+    let n = replicas.len();
+    let mut t = from;
+    loop {
+        t = t + Duration::from_millis(rng.random_range(200..800));
+        if t >= to {
+            break;
+        }
+        let r = replicas[rng.random_range(0..n)];
+        let back = t + Duration::from_millis(rng.random_range(100..1000));
+        match rng.random_range(0..4) {
+            0 => {
+                let mut a = Vec::new();
+                let mut b = Vec::new();
+                for &x in &replicas {
+                    if rng.random_bool(0.5) {
+                        a.push(x)
+                    } else {
+                        b.push(x)
+                    }
+                }
+                c.sim
+                    .schedule(t, "partition", move |sim| partition(sim, &[a, b]));
+            }
+            1 => c.sim.schedule(t, "heal", heal),
+            2 => {
+                c.sim.schedule(t, "crash", move |sim| {
+                    let _ = sim.crash(r);
+                });
+                c.sim.schedule(back.min(to), "restart", move |sim| {
+                    if sim.status(r) == Some(NodeStatus::Down) {
+                        let _ = sim.restart(r);
+                    }
+                });
+            }
+            _ => {
+                c.sim.schedule(t, "pause", move |sim| {
+                    let _ = sim.pause(r);
+                });
+                c.sim.schedule(back.min(to), "resume", move |sim| {
+                    let _ = sim.resume(r);
+                });
+            }
+        }
+    }
+    c.sim.schedule(to, "heal all", move |sim| {
+        heal(sim);
+        for r in replicas {
+            match sim.status(r) {
+                Some(NodeStatus::Down) => {
+                    let _ = sim.restart(r);
+                }
+                Some(NodeStatus::Paused) => {
+                    let _ = sim.resume(r);
+                }
+                _ => {}
+            }
+        }
+    });
+}
+
+/// The committed log of the replica with the highest commit index.
+pub fn final_log(c: &mut Cluster, proto: &Proto) -> Vec<Entry> {
+    let mut best: Vec<Entry> = Vec::new();
+    for &r in &c.replicas {
+        let Ok(s) = (proto.status)(&mut c.sim, r) else {
+            continue;
+        };
+        let Some(d) = c.sim.durable::<Persistent>(r) else {
+            continue;
+        };
+        let log = &d.borrow().log;
+        if s.commit as usize > best.len() {
+            best = log[..s.commit as usize].to_vec();
+        }
+    }
+    best
+}
+
+/// After heal and settling: every replica has committed and applied the same log and holds the
+/// same values.
+pub fn check_converged(c: &mut Cluster, proto: &Proto) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut statuses = Vec::new();
+    for &r in &c.replicas {
+        match (proto.status)(&mut c.sim, r) {
+            Ok(s) => statuses.push((r, s)),
+            Err(e) => v.push(format!("{r}: {e}")),
+        }
+    }
+    let leaders = statuses
+        .iter()
+        .filter(|(_, s)| s.role == RoleName::Leader)
+        .count();
+    if leaders != 1 {
+        v.push(format!("{leaders} leaders after settling: {statuses:?}"));
+    }
+    for (r, s) in &statuses {
+        if s.applied != s.last_index || s.commit != s.last_index {
+            v.push(format!("{r}: not fully committed/applied: {s:?}"));
+        }
+    }
+    for k in 0..c.keys {
+        let key = Key::from(k);
+        let values: Vec<Value> = c
+            .replicas
+            .clone()
+            .into_iter()
+            .filter_map(|r| (proto.local_value)(&mut c.sim, r, &key).ok())
+            .collect();
+        if values.windows(2).any(|w| w[0] != w[1]) {
+            v.push(format!("key {key}: replicas disagree: {values:?}"));
+        }
+    }
+    v
+}
+
+/// Where each effective write of the log sits.
+pub struct LogOrder {
+    /// Value written -> (key, log index).
+    pub pos: BTreeMap<Value, (Key, u64)>,
+    /// Key -> indexes of its effective writes, ascending.
+    pub writes: BTreeMap<Key, Vec<u64>>,
+}
+
+pub fn log_order(log: &[Entry]) -> LogOrder {
+    let mut store = Store::default();
+    let mut pos = BTreeMap::new();
+    let mut writes: BTreeMap<Key, Vec<u64>> = BTreeMap::new();
+    for (i, e) in log.iter().enumerate() {
+        let index = i as u64 + 1;
+        if store.apply(&e.command) != Some(Ret::Ok) {
+            continue;
+        }
+        if let Command::Client { op, .. } = &e.command {
+            let (key, value) = match op {
+                Op::Write { key, value } => (key, value),
+                Op::Cas { key, new, .. } => (key, new),
+                _ => continue,
+            };
+            pos.insert(value.clone(), (key.clone(), index));
+            writes.entry(key.clone()).or_default().push(index);
+        }
+    }
+    LogOrder { pos, writes }
+}
+
+fn written(op: &Op) -> Option<(&Key, &Value)> {
+    match op {
+        Op::Write { key, value } => Some((key, value)),
+        Op::Cas { key, new, .. } => Some((key, new)),
+        _ => None,
+    }
+}
+
+/// Checks on the history against the committed log: acknowledged writes are in it, failed ones
+/// are not, cas outcomes match, no read returns a value never written, and every client reads
+/// its own writes and never reads backwards (session order).
+pub fn check_history(c: &Cluster, log: &[Entry]) -> Vec<String> {
+    let order = log_order(log);
+    let ops = c
+        .history
+        .snapshot()
+        .operations()
+        .expect("well-formed history");
+    let mut v = Vec::new();
+    let mut session: BTreeMap<Option<NodeId>, u64> = BTreeMap::new();
+    for op in &ops {
+        match (&op.op, &op.outcome) {
+            (o @ (Op::Write { .. } | Op::Cas { .. }), Outcome::Ok(Ret::Ok)) => {
+                let (_, value) = written(o).expect("a write");
+                match order.pos.get(value) {
+                    Some(&(_, i)) => {
+                        let s = session.entry(op.node).or_insert(0);
+                        *s = (*s).max(i);
+                    }
+                    None => v.push(format!("acknowledged {o} is not in the committed log")),
+                }
+            }
+            (o @ (Op::Write { .. } | Op::Cas { .. }), Outcome::Fail | Outcome::Ok(_)) => {
+                let (_, value) = written(o).expect("a write");
+                if order.pos.contains_key(value) {
+                    v.push(format!("{o} failed ({:?}) but took effect", op.outcome));
+                }
+            }
+            (Op::Read { key }, Outcome::Ok(Ret::Value(value))) => {
+                let p = if value.is_nil() {
+                    0
+                } else {
+                    match order.pos.get(value) {
+                        Some((k, i)) if k == key => *i,
+                        _ => {
+                            v.push(format!("read({key}) = {value}: never written to {key}"));
+                            continue;
+                        }
+                    }
+                };
+                let s = session.entry(op.node).or_insert(0);
+                let missed = order
+                    .writes
+                    .get(key)
+                    .and_then(|ws| ws.iter().find(|&&w| w > p && w <= *s));
+                if let Some(w) = missed {
+                    v.push(format!(
+                        "client {:?}: read({key}) = {value} (index {p}) misses the write at index {w} of its session {}",
+                        op.node, *s
+                    ));
+                }
+                *s = (*s).max(p);
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
+/// Linearizability of reads in real time: a read returns neither a value overwritten (in log
+/// order) by a write that completed before the read began, nor a value written after it ended.
+pub fn check_real_time(c: &Cluster, log: &[Entry]) -> Vec<String> {
+    let order = log_order(log);
+    let ops = c
+        .history
+        .snapshot()
+        .operations()
+        .expect("well-formed history");
+    let mut v = Vec::new();
+    let acked: Vec<(&Key, u64, usize)> = ops
+        .iter()
+        .filter(|o| matches!(o.outcome, Outcome::Ok(Ret::Ok)))
+        .filter_map(|o| {
+            let (key, value) = written(&o.op)?;
+            let &(_, i) = order.pos.get(value)?;
+            Some((key, i, o.complete_index?))
+        })
+        .collect();
+    let invoked: BTreeMap<&Value, usize> = ops
+        .iter()
+        .filter_map(|o| Some((written(&o.op)?.1, o.invoke_index)))
+        .collect();
+    for op in &ops {
+        let (Op::Read { key }, Outcome::Ok(Ret::Value(value))) = (&op.op, &op.outcome) else {
+            continue;
+        };
+        let p = order.pos.get(value).map_or(0, |&(_, i)| i);
+        if let Some((_, w, _)) = acked
+            .iter()
+            .find(|&&(k, w, done)| k == key && w > p && done < op.invoke_index)
+        {
+            v.push(format!(
+                "stale read({key}) = {value} (index {p}) at {}: the write at index {w} completed before it began",
+                op.invoke_time
+            ));
+        }
+        if let (Some(&inv), Some(done)) = (invoked.get(value), op.complete_index) {
+            if inv > done {
+                v.push(format!(
+                    "read({key}) = {value} returned before the write began"
+                ));
+            }
+        }
+    }
+    v
+}
+
+/// Ok-fraction of reads and writes (cas counted as writes) invoked in `[from, to)` by `clients`.
+pub fn availability(c: &Cluster, clients: &[NodeId], from: SimTime, to: SimTime) -> (f64, f64) {
+    let ops = c
+        .history
+        .snapshot()
+        .operations()
+        .expect("well-formed history");
+    let (mut r, mut rok, mut w, mut wok) = (0u32, 0u32, 0u32, 0u32);
+    for o in ops.iter().filter(|o| {
+        o.invoke_time >= from && o.invoke_time < to && o.node.is_some_and(|n| clients.contains(&n))
+    }) {
+        let ok = matches!(o.outcome, Outcome::Ok(_));
+        if o.op.is_read_only() {
+            r += 1;
+            rok += u32::from(ok);
+        } else {
+            w += 1;
+            wok += u32::from(ok);
+        }
+    }
+    let frac = |ok: u32, all: u32| {
+        if all == 0 {
+            f64::NAN
+        } else {
+            f64::from(ok) / f64::from(all)
+        }
+    };
+    (frac(rok, r), frac(wok, w))
+}
