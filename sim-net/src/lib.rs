@@ -31,8 +31,8 @@ pub mod error;
 pub mod filter;
 mod latency;
 mod link;
-mod net;
 pub mod nemesis;
+mod net;
 mod partition;
 mod timeline;
 

@@ -56,7 +56,10 @@ impl LinkConfig {
     /// This configuration with `patch` applied.
     pub fn patched(&self, patch: &LinkPatch) -> LinkConfig {
         LinkConfig {
-            latency: patch.latency.clone().unwrap_or_else(|| self.latency.clone()),
+            latency: patch
+                .latency
+                .clone()
+                .unwrap_or_else(|| self.latency.clone()),
             loss: patch.loss.unwrap_or(self.loss),
             duplicate: patch.duplicate.unwrap_or(self.duplicate),
             fifo: patch.fifo.unwrap_or(self.fifo),

@@ -137,8 +137,7 @@ impl<M> Link<M> {
     /// Releases every held message (the link is open): schedules them, or starts a drain if
     /// this FIFO link still has messages in flight. Returns true if a drain started.
     fn release(&mut self, now: SimTime, out: &mut Outbox<M>) -> bool {
-        if self.fifo && self.last_arrival >= now && !self.held.is_empty() && self.drain.is_none()
-        {
+        if self.fifo && self.last_arrival >= now && !self.held.is_empty() && self.drain.is_none() {
             if let Some(carrier) = self.held.pop_front() {
                 let until = self.last_arrival;
                 let carrier_at = until + Duration::from_nanos(1);
@@ -387,7 +386,8 @@ impl<M: Payload> FaultyNetwork<M> {
         self.links
             .iter()
             .map(|l| l.held.len() + l.later.len())
-            .sum::<usize>() + self.filter_held.len()
+            .sum::<usize>()
+            + self.filter_held.len()
     }
 
     // ---- filters ---------------------------------------------------------------------------
@@ -506,10 +506,7 @@ impl<M: Payload> FaultyNetwork<M> {
         }
         let mut extra = Duration::ZERO;
         if !self.filters.is_empty() {
-            match self
-                .filters
-                .check(now, packet.from, packet.to, &packet.msg)
-            {
+            match self.filters.check(now, packet.from, packet.to, &packet.msg) {
                 Verdict::Pass => {}
                 Verdict::Drop => {
                     out.drop(packet.from, packet.to, DropCause::Filter);

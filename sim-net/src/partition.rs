@@ -197,9 +197,7 @@ impl PartitionSpec {
                 .copied()
                 .collect(),
             PartitionSpec::MajoritiesRing { ring } => ring.clone(),
-            PartitionSpec::Links { blocked } => {
-                blocked.iter().flat_map(|&(a, b)| [a, b]).collect()
-            }
+            PartitionSpec::Links { blocked } => blocked.iter().flat_map(|&(a, b)| [a, b]).collect(),
         }
     }
 
@@ -343,7 +341,10 @@ mod tests {
                     .collect();
                 assert!(view.len() > n as usize / 2, "n={n} {me} hears {view:?}");
                 assert!(view.len() < n as usize, "n={n}: {me} hears everyone");
-                assert!(views.insert(view), "n={n}: two nodes hear the same majority");
+                assert!(
+                    views.insert(view),
+                    "n={n}: two nodes hear the same majority"
+                );
             }
         }
     }

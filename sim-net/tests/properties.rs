@@ -12,7 +12,7 @@ use sim_net::{with_net, Latency, LinkConfig, NetConfig, Partition, PartitionSpec
 
 fn config() -> ProptestConfig {
     ProptestConfig {
-        cases: 48,
+        cases: 256,
         rng_seed: RngSeed::Fixed(0x00ac_751d),
         ..ProptestConfig::default()
     }
@@ -274,4 +274,3 @@ proptest! {
         }
     }
 }
-

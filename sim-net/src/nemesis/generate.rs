@@ -252,7 +252,10 @@ impl Generator {
                 Fault::Partition(PartitionSpec::Split {
                     groups: {
                         let node = self.node(rng);
-                        vec![vec![node], nodes.iter().copied().filter(|&n| n != node).collect()]
+                        vec![
+                            vec![node],
+                            nodes.iter().copied().filter(|&n| n != node).collect(),
+                        ]
                     },
                 }),
                 vec![Fault::Heal],

@@ -41,9 +41,8 @@ pub fn sinks(seed: u64, n: u32, mut config: NetConfig) -> Sim<u64> {
     let net = FaultyNetwork::new(config).expect("valid config");
     let mut sim = Sim::with_network(seed, net);
     for i in 0..n {
-        sim.add_node(format!("n{i}"), Log::new(), |env: SimEnv<u64, ()>, log| Sink {
-            env,
-            log,
+        sim.add_node(format!("n{i}"), Log::new(), |env: SimEnv<u64, ()>, log| {
+            Sink { env, log }
         });
     }
     sim
@@ -94,9 +93,11 @@ pub fn chatters(seed: u64, n: u32, mut config: NetConfig) -> Sim<u64> {
     config.nodes = n as usize;
     let mut sim = Sim::with_network(seed, FaultyNetwork::new(config).expect("valid config"));
     for i in 0..n {
-        sim.add_node(format!("c{i}"), (), move |env: SimEnv<u64, ()>, _: Durable<()>| {
-            Chatter { env, n, count: 0 }
-        });
+        sim.add_node(
+            format!("c{i}"),
+            (),
+            move |env: SimEnv<u64, ()>, _: Durable<()>| Chatter { env, n, count: 0 },
+        );
     }
     sim
 }
