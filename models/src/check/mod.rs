@@ -48,12 +48,12 @@ use sim_core::{NodeId, SimTime};
 
 use crate::op::{Op, Ret, Value};
 
-//XX pub use availability::{availability, AvailabilityReport, Window};
-//XX pub use causal::{check_causal, BadPattern, CausalReport};
-//XX pub use eventual::{check_eventual, EventualReport, FinalRead};
+pub use availability::{availability, AvailabilityReport, ClientGroup, Window};
+pub use causal::{check_causal, Anomaly, BadPattern, CausalReport};
+pub use eventual::{check_eventual, EventualReport, FinalRead};
 pub use linearizable::check_linearizable;
-//XX pub use sequential::check_sequential;
-//XX pub use session::{check_sessions, SessionReport};
+pub use sequential::check_sequential;
+pub use session::{check_sessions, SessionReport, Violation};
 
 /// A search budget: the first limit reached makes the verdict [`Verdict::Unknown`].
 ///
