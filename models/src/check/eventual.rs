@@ -1,1 +1,185 @@
-//! TODO
+//! Eventual consistency: convergence after the last heal, no values from thin air, and no
+//! acknowledged write lost under last-writer-wins by real time (Jepsen set-full style report).
+//!
+//! The harness reads every key on every replica after the heal and a quiet period
+//! ([`FinalRead`]). The history is valid when, per key, all replicas agree, every value read (in
+//! the history or finally) was written by some invoked, not failed, write (or is the initial
+//! value), and no acknowledged write is lost: if the final value was written by w, an
+//! acknowledged write w' that began after w completed should have won, so w' is lost (if the
+//! final value is the initial one, every acknowledged write is lost). Stale reads (a read
+//! returning w's value after some w' that began after w completed had been acknowledged) are
+//! reported but allowed.
+//!
+//! ```
+//! use models::check::{check_eventual, CheckOptions, FinalRead};
+//! use models::op::{Op, Ret, Value};
+//! use sim_core::history::History;
+//! use sim_core::{NodeId, SimTime};
+//! let t = SimTime::from_millis;
+//! let mut h = History::new();
+//! h.invoke(t(0), None, 0, Op::write(0, 1));
+//! h.ok(t(1), None, 0, Ret::Ok);
+//! let finals = vec![FinalRead { node: NodeId(0), key: 0.into(), value: Value::Int(1) },
+//!                   FinalRead { node: NodeId(1), key: 0.into(), value: Value::Int(1) }];
+//! let r = check_eventual(&h, &finals, &CheckOptions::default()).unwrap();
+//! assert!(r.valid);
+//! ```
+
+use std::collections::BTreeMap;
+
+use sim_core::history::Outcome;
+use sim_core::NodeId;
+
+use super::{CheckError, CheckOptions, OpRef};
+use crate::op::{Key, KvHistory, Op, Ret, Value};
+
+/// A read of one key on one replica after the heal and quiet period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinalRead {
+    /// The replica.
+    pub node: NodeId,
+    /// The key.
+    pub key: Key,
+    /// What it holds (`Nil` if absent).
+    pub value: Value,
+}
+
+/// Replicas that disagree on a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    /// The key.
+    pub key: Key,
+    /// Each replica's final value.
+    pub values: Vec<(NodeId, Value)>,
+}
+
+/// The result of [`check_eventual`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventualReport {
+    /// Converged, no thin-air values, no lost writes.
+    pub valid: bool,
+    /// Keys whose replicas disagree.
+    pub divergent: Vec<Divergence>,
+    /// Reads (in the history) of values never written.
+    pub thin_air_reads: Vec<OpRef>,
+    /// Final values never written: (replica, key, value).
+    pub thin_air_finals: Vec<(NodeId, Key, Value)>,
+    /// Acknowledged writes overwritten, in the final state, by a write that real-time preceded them.
+    pub lost_writes: Vec<OpRef>,
+    /// Reads that returned a value already superseded by an acknowledged later write (allowed).
+    pub stale_reads: Vec<OpRef>,
+    /// Acknowledged writes.
+    pub acknowledged_writes: usize,
+}
+
+/// Checks eventual consistency of a register history against the replicas' final reads.
+pub fn check_eventual(
+    history: &KvHistory,
+    final_reads: &[FinalRead],
+    opts: &CheckOptions,
+) -> Result<EventualReport, CheckError> {
+    let ops = history.operations()?;
+    let mut writer: BTreeMap<(&Key, &Value), Vec<usize>> = BTreeMap::new();
+    for (i, o) in ops.iter().enumerate() {
+        match (&o.op, &o.outcome) {
+            (Op::Write { key, value }, Outcome::Ok(_) | Outcome::Info) => {
+                writer.entry((key, value)).or_default().push(i)
+            }
+            (Op::Write { .. } | Op::Read { .. }, _) => {}
+            (op, _) => {
+                return Err(CheckError::Unsupported {
+                    index: i,
+                    op: op.clone(),
+                    checker: "eventual",
+                })
+            }
+        }
+    }
+    let written = |k: &Key, v: &Value| *v == opts.init || writer.contains_key(&(k, v));
+    let mut report = EventualReport {
+        valid: true,
+        divergent: Vec::new(),
+        thin_air_reads: Vec::new(),
+        thin_air_finals: Vec::new(),
+        lost_writes: Vec::new(),
+        stale_reads: Vec::new(),
+        acknowledged_writes: 0,
+    };
+    // Acknowledged writes per key, for lost-write and stale-read detection.
+    let mut acked: BTreeMap<&Key, Vec<usize>> = BTreeMap::new();
+    for (i, o) in ops.iter().enumerate() {
+        if let (Op::Write { key, .. }, Outcome::Ok(_)) = (&o.op, &o.outcome) {
+            acked.entry(key).or_default().push(i);
+            report.acknowledged_writes += 1;
+        }
+    }
+    // w' supersedes w: w' acknowledged and began after w completed.
+    let supersedes = |wp: usize, w: usize| ops[w].precedes(&ops[wp]);
+    for (i, o) in ops.iter().enumerate() {
+        if let (Op::Read { key }, Outcome::Ok(Ret::Value(v))) = (&o.op, &o.outcome) {
+            if !written(key, v) {
+                report.thin_air_reads.push(OpRef::new(i, o));
+                continue;
+            }
+            // Stale: some acknowledged write w' completed before this read began, and w' began
+            // after every write of the value read completed (or the value is the initial one).
+            let sources = writer.get(&(key, v)).cloned().unwrap_or_default();
+            let stale = acked.get(key).is_some_and(|ws| {
+                ws.iter().any(|&wp| {
+                    ops[wp].precedes(o) && sources.iter().all(|&w| w != wp && supersedes(wp, w))
+                })
+            });
+            if stale {
+                report.stale_reads.push(OpRef::new(i, o));
+            }
+        }
+    }
+    let mut finals: BTreeMap<&Key, Vec<(NodeId, &Value)>> = BTreeMap::new();
+    for f in final_reads {
+        finals.entry(&f.key).or_default().push((f.node, &f.value));
+        if !written(&f.key, &f.value) {
+            report
+                .thin_air_finals
+                .push((f.node, f.key.clone(), f.value.clone()));
+        }
+    }
+    for (key, vals) in &finals {
+        let first = vals[0].1;
+        if vals.iter().any(|(_, v)| *v != first) {
+            let mut values: Vec<(NodeId, Value)> =
+                vals.iter().map(|(n, v)| (*n, (*v).clone())).collect();
+            values.sort();
+            report.divergent.push(Divergence {
+                key: (*key).clone(),
+                values,
+            });
+        }
+    }
+    // Lost writes, judged against each replica's final value (all equal when converged).
+    let mut lost: BTreeMap<usize, ()> = BTreeMap::new();
+    for (key, ws) in &acked {
+        let fin: Vec<&Value> = match finals.get(key) {
+            Some(v) => v.iter().map(|(_, v)| *v).collect(),
+            None => continue, // no final read of this key: nothing to judge
+        };
+        for fv in fin {
+            let sources = writer.get(&(*key, fv)).cloned().unwrap_or_default();
+            for &wp in ws {
+                let is_lost = if sources.is_empty() {
+                    true // final value is the initial one (or thin air): every acked write lost
+                } else {
+                    sources.iter().all(|&w| w != wp && supersedes(wp, w))
+                };
+                if is_lost {
+                    lost.insert(wp, ());
+                }
+            }
+        }
+    }
+    report.lost_writes = lost.keys().map(|&i| OpRef::new(i, &ops[i])).collect();
+    report.valid = report.divergent.is_empty()
+        && report.thin_air_reads.is_empty()
+        && report.thin_air_finals.is_empty()
+        && report.lost_writes.is_empty();
+    Ok(report)
+}

@@ -48,12 +48,12 @@ use sim_core::{NodeId, SimTime};
 
 use crate::op::{Op, Ret, Value};
 
-//XX pub use availability::{availability, AvailabilityReport, Window};
-//XX pub use causal::{check_causal, BadPattern, CausalReport};
-//XX pub use eventual::{check_eventual, EventualReport, FinalRead};
+pub use availability::{availability, AvailabilityReport, ClientGroup, Window};
+pub use causal::{check_causal, Anomaly, BadPattern, CausalReport};
+pub use eventual::{check_eventual, EventualReport, FinalRead};
 pub use linearizable::check_linearizable;
-//XX pub use sequential::check_sequential;
-//XX pub use session::{check_sessions, SessionReport};
+pub use sequential::check_sequential;
+pub use session::{check_sessions, SessionReport, Violation};
 
 /// A search budget: the first limit reached makes the verdict [`Verdict::Unknown`].
 ///
@@ -168,6 +168,10 @@ pub struct OpRef {
     pub invoke_time: SimTime,
     /// Completion time, if it completed.
     pub complete_time: Option<SimTime>,
+    /// Index of the invoke event in the history (real-time order).
+    pub invoke_event: usize,
+    /// Index of the completion event, if any.
+    pub complete_event: Option<usize>,
 }
 
 impl OpRef {
@@ -181,6 +185,8 @@ impl OpRef {
             outcome: o.outcome.clone(),
             invoke_time: o.invoke_time,
             complete_time: o.complete_time,
+            invoke_event: o.invoke_index,
+            complete_event: o.complete_index,
         }
     }
 }
@@ -193,10 +199,14 @@ impl fmt::Display for OpRef {
             Outcome::Fail => write!(f, "fail")?,
             Outcome::Info => write!(f, "info")?,
         }
-        write!(f, " [{}", self.invoke_time)?;
+        write!(f, " [{} .. ", self.invoke_time)?;
         match self.complete_time {
-            Some(t) => write!(f, " .. {t}]"),
-            None => write!(f, " .. never]"),
+            Some(t) => write!(f, "{t}]")?,
+            None => write!(f, "never]")?,
+        }
+        match self.complete_event {
+            Some(c) => write!(f, " events {}..{}", self.invoke_event, c),
+            None => write!(f, " event {}..", self.invoke_event),
         }
     }
 }

@@ -1,1 +1,194 @@
-//! TODO
+//! Sequential consistency: a legal total order that respects each process's order (but not
+//! real time), over the whole history (sequential consistency is not local, so no per-key split).
+//!
+//! Depth-first search over "next operation of some process", memoized on (set of consumed
+//! operations, model state). Processes are tried in order of their next operation's invocation
+//! time, so histories that are close to linearizable are decided with little backtracking.
+//! Indeterminate operations may take effect (at their place in process order) or be skipped.
+//!
+//! ```
+//! use models::check::{check_sequential, check_linearizable, CheckOptions};
+//! use models::op::{Op, Ret, Value};
+//! use sim_core::history::History;
+//! use sim_core::SimTime;
+//! let t = SimTime::from_millis;
+//! // p0 writes 1; afterwards p1 reads nil: stale, so not linearizable, but sequential.
+//! let mut h = History::new();
+//! h.invoke(t(0), None, 0, Op::write(0, 1));
+//! h.ok(t(1), None, 0, Ret::Ok);
+//! h.invoke(t(2), None, 1, Op::read(0));
+//! h.ok(t(3), None, 1, Ret::Value(Value::Nil));
+//! let opts = CheckOptions::default();
+//! assert!(check_linearizable(&h, &opts).unwrap().is_invalid());
+//! let v = check_sequential(&h, &opts).unwrap();
+//! assert!(v.is_valid());
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use sim_core::history::Outcome;
+
+use super::hash::{fx_hash, splitmix64, FxBuild};
+use super::linearizable::relevant;
+use super::model::{compile, Compiled, Interner, Model, MultiRegisterModel};
+use super::wgl::{stop_reason, Limits, Stopped};
+use super::{CheckError, CheckOptions, Counterexample, OpRef, Verdict};
+use crate::op::{Key, KvHistory, Ret};
+
+struct Frame {
+    /// Candidate processes in the order to try them.
+    cands: Vec<u32>,
+    /// Next candidate to try (index into `cands`), and whether its skip was tried.
+    next: usize,
+    skip_tried: bool,
+}
+
+/// Checks sequential consistency; `Valid` carries a witness order of operation indices.
+pub fn check_sequential(history: &KvHistory, opts: &CheckOptions) -> Result<Verdict, CheckError> {
+    #[allow(clippy::disallowed_methods)] // the budget deadline is the one wall-clock read
+    let deadline = opts.budget.time.map(|t| Instant::now() + t);
+    let ops = history.operations()?;
+    let idx = relevant(&ops);
+    let mut keys: Vec<Key> = idx
+        .iter()
+        .flat_map(|&i| ops[i].op.keys().into_iter().cloned())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let mut values = Interner::new();
+    let init: Vec<u32> = keys.iter().map(|_| values.id(&opts.init)).collect();
+    // Per-process queues of (op index, compiled, determinate?).
+    let mut queues: BTreeMap<u64, Vec<(usize, Compiled, bool)>> = BTreeMap::new();
+    for &i in &idx {
+        let o = &ops[i];
+        let ret = match &o.outcome {
+            Outcome::Ok(r) => Some(r),
+            _ => None,
+        };
+        let c = compile(&o.op, ret, &keys, &mut values).map_err(|_| CheckError::BadReturn {
+            index: i,
+            op: o.op.clone(),
+            ret: ret.cloned().unwrap_or(Ret::Ok),
+        })?;
+        queues.entry(o.process).or_default().push((i, c, ret.is_some()));
+    }
+    let queues: Vec<Vec<(usize, Compiled, bool)>> = queues.into_values().collect();
+    let p = queues.len();
+    let total: usize = queues.iter().map(Vec::len).sum();
+    let mut model = MultiRegisterModel::new(values, init);
+
+    let mut pos = vec![0usize; p];
+    let words = idx.len().div_ceil(64).max(1);
+    // Consumed set = positions; hash it by Zobrist over (process, position).
+    let zob = |proc_: usize, at: usize| splitmix64(((proc_ as u64) << 32) | at as u64);
+    let mut zhash = 0u64;
+    let mut seen: std::collections::HashSet<(u64, Vec<u32>, Box<[u32]>), FxBuild> =
+        std::collections::HashSet::default();
+    let _ = words;
+    let mut state = model.init();
+    // Stack of (frame, state before, applied op or skipped, process).
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut path: Vec<(u32, Box<[u32]>, Option<usize>)> = Vec::new();
+    let mut best: Vec<usize> = Vec::new();
+    let mut best_pos: Vec<usize> = pos.clone();
+    let limits = Limits {
+        deadline,
+        max_steps: opts.budget.steps,
+        cancel: None,
+    };
+    let mut steps = 0u64;
+    let make_frame = |pos: &[usize]| -> Frame {
+        let mut cands: Vec<u32> = (0..p).filter(|&q| pos[q] < queues[q].len()).map(|q| q as u32).collect();
+        cands.sort_by_key(|&q| ops[queues[q as usize][pos[q as usize]].0].invoke_index);
+        Frame {
+            cands,
+            next: 0,
+            skip_tried: false,
+        }
+    };
+    let mut consumed = 0usize;
+    frames.push(make_frame(&pos));
+    loop {
+        if consumed == total {
+            let witness: Vec<usize> = path.iter().filter_map(|(_, _, applied)| *applied).collect();
+            return Ok(Verdict::Valid {
+                witness: Some(witness),
+            });
+        }
+        steps += 1;
+        if steps % 1024 == 0 {
+            if let Some(s) = stop_reason(&limits, steps) {
+                let what = if s == Stopped::Deadline { "time" } else { "step" };
+                return Ok(Verdict::Unknown {
+                    reason: format!("{what} budget exceeded"),
+                });
+            }
+        }
+        let Some(frame) = frames.last_mut() else {
+            break;
+        };
+        // Pick the next move of this frame: apply the candidate's op, or skip it if indeterminate.
+        let mut mv: Option<(usize, bool)> = None; // (process, apply?)
+        while frame.next < frame.cands.len() {
+            let q = frame.cands[frame.next] as usize;
+            let (_, _, determinate) = &queues[q][pos[q]];
+            if !frame.skip_tried && frame.next < frame.cands.len() {
+                // First try applying.
+                frame.skip_tried = true;
+                mv = Some((q, true));
+                break;
+            }
+            frame.next += 1;
+            frame.skip_tried = false;
+            if !determinate {
+                mv = Some((q, false));
+                break;
+            }
+        }
+        let Some((q, apply)) = mv else {
+            // Exhausted: backtrack.
+            frames.pop();
+            let Some((pq, s, _)) = path.pop() else {
+                break;
+            };
+            let pq = pq as usize;
+            pos[pq] -= 1;
+            zhash ^= zob(pq, pos[pq]);
+            consumed -= 1;
+            state = s;
+            continue;
+        };
+        let (opi, c, _) = &queues[q][pos[q]];
+        let ns = if apply { model.step(&state, c, None) } else { Some(state.clone()) };
+        let Some(ns) = ns else { continue };
+        let h = zhash ^ zob(q, pos[q]);
+        let key = h ^ fx_hash(&ns);
+        let mut posv: Vec<u32> = pos.iter().map(|&x| x as u32).collect();
+        posv[q] += 1;
+        if !seen.insert((key, posv, ns.clone())) {
+            continue;
+        }
+        zhash = h;
+        pos[q] += 1;
+        consumed += 1;
+        path.push((q as u32, std::mem::replace(&mut state, ns), apply.then_some(*opi)));
+        if path.len() > best.len() {
+            best = path.iter().filter_map(|(_, _, a)| *a).collect();
+            best_pos.clone_from(&pos);
+        }
+        frames.push(make_frame(&pos));
+    }
+    let stuck: Vec<OpRef> = (0..p)
+        .filter(|&q| best_pos[q] < queues[q].len())
+        .map(|q| {
+            let i = queues[q][best_pos[q]].0;
+            OpRef::new(i, &ops[i])
+        })
+        .collect();
+    Ok(Verdict::Invalid(Box::new(Counterexample {
+        partition: "whole history (sequential consistency)".to_string(),
+        prefix: best.iter().map(|&i| OpRef::new(i, &ops[i])).collect(),
+        stuck,
+    })))
+}

@@ -1,0 +1,3 @@
+//! The `actsim` command-line subcommands.
+
+pub mod check;
