@@ -33,7 +33,10 @@ use crate::{Deliver, NodeId, SimTime};
 pub type Control<M> = Box<dyn FnOnce(&mut Sim<M>)>;
 
 enum Event<M> {
+    /// A packet reaches its destination; the network still decides its fate.
     Arrive(Packet<M>),
+    /// A packet the network already let through (held while its destination was paused).
+    Admitted(Packet<M>),
     Timer {
         node: NodeId,
         id: TimerId,
@@ -573,6 +576,7 @@ impl<M: Payload> Sim<M> {
     fn execute(&mut self, time: SimTime, ev: Event<M>) {
         match ev {
             Event::Arrive(p) => self.arrive(time, p),
+            Event::Admitted(p) => self.admitted(time, p),
             Event::Timer {
                 node,
                 id,
@@ -643,42 +647,53 @@ impl<M: Payload> Sim<M> {
         }
     }
 
+    /// True if `p` can no longer reach a live incarnation of its destination (counted as a drop).
+    fn dead_letter(&mut self, p: &Packet<M>) -> bool {
+        let n = &self.nodes[p.to.index()];
+        let dead = n.incarnation != p.incarnation || n.status == NodeStatus::Down || !n.host.running();
+        if dead {
+            self.count_drop(p.from, p.to, DropCause::Crashed);
+        }
+        dead
+    }
+
     fn arrive(&mut self, time: SimTime, p: Packet<M>) {
+        if self.dead_letter(&p) {
+            return;
+        }
         let (from, to) = (p.from, p.to);
-        let n = &mut self.nodes[to.index()];
-        if n.incarnation != p.incarnation || n.status == NodeStatus::Down || !n.host.running() {
-            self.count_drop(from, to, DropCause::Crashed);
-            return;
-        }
-        if n.status == NodeStatus::Paused {
-            n.held.push_back(Event::Arrive(p));
-            return;
-        }
         let mut out = std::mem::take(&mut self.outbox);
         let arrival = self.network.on_arrival(time, p, &mut out);
         self.drain_outbox(&mut out);
         self.outbox = out;
         match arrival {
-            Arrival::Deliver(p) => {
-                crate::log::set_current(time, Some(to));
-                self.counters.events += 1;
-                self.counters.delivered += 1;
-                let msg = &p.msg;
-                self.tracer.record(
-                    time,
-                    Kind::Deliver,
-                    Some(to),
-                    Some(from),
-                    stable_hash(msg),
-                    &|| format!("{msg:?}"),
-                );
-                let d = Deliver { from, msg: p.msg };
-                if self.run_host(to, "message", move |h| h.deliver(d)).is_ok() {
-                    self.after_handler();
-                }
-            }
+            Arrival::Deliver(p) => self.admitted(time, p),
             Arrival::Drop(cause) => self.count_drop(from, to, cause),
             Arrival::Held => {}
+        }
+    }
+
+    /// Hands an admitted packet to its destination, or holds it while the destination is paused
+    /// (a paused process's socket buffer: it is delivered on resume whatever the network does
+    /// meanwhile, in arrival order).
+    fn admitted(&mut self, time: SimTime, p: Packet<M>) {
+        if self.dead_letter(&p) {
+            return;
+        }
+        let (from, to) = (p.from, p.to);
+        let n = &mut self.nodes[to.index()];
+        if n.status == NodeStatus::Paused {
+            n.held.push_back(Event::Admitted(p));
+            return;
+        }
+        crate::log::set_current(time, Some(to));
+        self.counters.events += 1;
+        self.counters.delivered += 1;
+        let msg = &p.msg;
+        self.tracer.record(time, Kind::Deliver, Some(to), Some(from), stable_hash(msg), &|| format!("{msg:?}"));
+        let d = Deliver { from, msg: p.msg };
+        if self.run_host(to, "message", move |h| h.deliver(d)).is_ok() {
+            self.after_handler();
         }
     }
 
