@@ -17,7 +17,10 @@ struct B {
 
 impl B {
     fn new() -> Self {
-        B { h: KvHistory::new(), t: 0 }
+        B {
+            h: KvHistory::new(),
+            t: 0,
+        }
     }
     fn op(&mut self, p: u64, op: Op, ret: Ret) -> &mut Self {
         self.h.invoke(SimTime::from_millis(self.t), None, p, op);
@@ -70,7 +73,12 @@ fn sequential_is_not_local() {
         for o in ops.iter().filter(|o| o.op.keys()[0] == &k.into()) {
             only.invoke(o.invoke_time, None, o.process, o.op.clone());
             if let sim_core::history::Outcome::Ok(r) = &o.outcome {
-                only.ok(o.complete_time.unwrap_or(o.invoke_time), None, o.process, r.clone());
+                only.ok(
+                    o.complete_time.unwrap_or(o.invoke_time),
+                    None,
+                    o.process,
+                    r.clone(),
+                );
             }
         }
         assert!(check_sequential(&only, &opts()).unwrap().is_valid());
@@ -107,8 +115,13 @@ fn write_co_init_read() {
     b.w(0, 0, 1).w(0, 1, 1).r(1, 1, Some(1)).r(1, 0, None);
     let c = check_causal(&b.h, &opts()).unwrap();
     assert!(!c.cc);
-    let a = c.find(BadPattern::WriteCOInitRead).expect("WriteCOInitRead");
-    assert_eq!(a.ops.iter().map(|o| o.index).collect::<Vec<_>>(), vec![0, 3]);
+    let a = c
+        .find(BadPattern::WriteCOInitRead)
+        .expect("WriteCOInitRead");
+    assert_eq!(
+        a.ops.iter().map(|o| o.index).collect::<Vec<_>>(),
+        vec![0, 3]
+    );
     assert!(check_sequential(&b.h, &opts()).unwrap().is_invalid());
     let s = check_sessions(&b.h, &opts()).unwrap();
     let mw = s.monotonic_writes.expect("monotonic writes violated");
@@ -123,7 +136,10 @@ fn write_co_read() {
     let c = check_causal(&b.h, &opts()).unwrap();
     assert!(!c.cc);
     let a = c.find(BadPattern::WriteCORead).expect("WriteCORead");
-    assert_eq!(a.ops.iter().map(|o| o.index).collect::<Vec<_>>(), vec![0, 1, 3]);
+    assert_eq!(
+        a.ops.iter().map(|o| o.index).collect::<Vec<_>>(),
+        vec![0, 1, 3]
+    );
     let s = check_sessions(&b.h, &opts()).unwrap();
     let mr = s.monotonic_reads.expect("monotonic reads violated");
     assert_eq!((mr.first.index, mr.second.index), (2, 3));
@@ -133,7 +149,12 @@ fn write_co_read() {
 fn cyclic_cf_violates_ccv_only() {
     // Two concurrent writes seen in opposite orders by two readers: causal, not convergent.
     let mut b = B::new();
-    b.w(0, 0, 1).w(1, 0, 2).r(2, 0, Some(1)).r(2, 0, Some(2)).r(3, 0, Some(2)).r(3, 0, Some(1));
+    b.w(0, 0, 1)
+        .w(1, 0, 2)
+        .r(2, 0, Some(1))
+        .r(2, 0, Some(2))
+        .r(3, 0, Some(2))
+        .r(3, 0, Some(1));
     let c = check_causal(&b.h, &opts()).unwrap();
     assert!(c.cc, "{:?}", c.anomalies);
     assert!(!c.ccv);
@@ -150,7 +171,11 @@ fn read_your_writes_and_writes_follow_reads() {
     assert_eq!((v.first.index, v.second.index), (0, 1));
     // p2 writes x=1; p0 reads it then writes y=1; p1 reads y=1 then x as initial.
     let mut b = B::new();
-    b.w(2, 0, 1).r(0, 0, Some(1)).w(0, 1, 1).r(1, 1, Some(1)).r(1, 0, None);
+    b.w(2, 0, 1)
+        .r(0, 0, Some(1))
+        .w(0, 1, 1)
+        .r(1, 1, Some(1))
+        .r(1, 0, None);
     let s = check_sessions(&b.h, &opts()).unwrap();
     let v = s.writes_follow_reads.expect("WFR violated");
     assert_eq!((v.first.index, v.second.index), (3, 4));
@@ -161,7 +186,11 @@ fn read_your_writes_and_writes_follow_reads() {
 fn eventual_convergence_lost_writes_and_stale_reads() {
     let mut b = B::new();
     b.w(0, 0, 1).w(1, 0, 2).r(2, 0, Some(1));
-    let f = |n: u32, v: i64| FinalRead { node: NodeId(n), key: 0.into(), value: Value::Int(v) };
+    let f = |n: u32, v: i64| FinalRead {
+        node: NodeId(n),
+        key: 0.into(),
+        value: Value::Int(v),
+    };
     // Final value 2 everywhere: converged, nothing lost; the read of 1 after 2 was acked is stale.
     let r = check_eventual(&b.h, &[f(0, 2), f(1, 2)], &opts()).unwrap();
     assert!(r.valid);
@@ -169,7 +198,10 @@ fn eventual_convergence_lost_writes_and_stale_reads() {
     // Final value 1 everywhere: write 2 came after write 1 in real time and was acknowledged: lost.
     let r = check_eventual(&b.h, &[f(0, 1), f(1, 1)], &opts()).unwrap();
     assert!(!r.valid);
-    assert_eq!(r.lost_writes.iter().map(|o| o.index).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(
+        r.lost_writes.iter().map(|o| o.index).collect::<Vec<_>>(),
+        vec![1]
+    );
     // Replicas disagree.
     let r = check_eventual(&b.h, &[f(0, 1), f(1, 2)], &opts()).unwrap();
     assert_eq!(r.divergent.len(), 1);

@@ -91,12 +91,18 @@ fn multi_register_txns_are_atomic() {
     let w_ok = "{:process 0 :type :ok :f :txn :value [[:write 1 1] [:write 2 2]]}";
     let r = "{:process 1 :type :invoke :f :txn :value [[:read 1 nil] [:read 2 nil]]}";
     // A read concurrent with the write may see all of it or none of it...
-    let all = format!("[{w} {r} {{:process 1 :type :ok :f :txn :value [[:read 1 1] [:read 2 2]]}} {w_ok}]");
+    let all = format!(
+        "[{w} {r} {{:process 1 :type :ok :f :txn :value [[:read 1 1] [:read 2 2]]}} {w_ok}]"
+    );
     assert!(lin(&all, Value::Int(0)).is_valid());
-    let none = format!("[{w} {r} {{:process 1 :type :ok :f :txn :value [[:read 1 0] [:read 2 0]]}} {w_ok}]");
+    let none = format!(
+        "[{w} {r} {{:process 1 :type :ok :f :txn :value [[:read 1 0] [:read 2 0]]}} {w_ok}]"
+    );
     assert!(lin(&none, Value::Int(0)).is_valid());
     // ...but never half of it, even though each key alone would be linearizable.
-    let torn = format!("[{w} {r} {{:process 1 :type :ok :f :txn :value [[:read 1 1] [:read 2 0]]}} {w_ok}]");
+    let torn = format!(
+        "[{w} {r} {{:process 1 :type :ok :f :txn :value [[:read 1 1] [:read 2 0]]}} {w_ok}]"
+    );
     assert!(lin(&torn, Value::Int(0)).is_invalid());
 }
 
