@@ -67,7 +67,8 @@ const ANY: u32 = u32::MAX - 1;
 /// let a = i.id(&Value::from("a"));
 /// let b = i.id(&Value::from("b"));
 /// assert_eq!(i.concat(a, b), ab);
-/// assert_eq!(i.value(i.concat(ab, ab)), Value::from("abab"));
+/// let abab = i.concat(ab, ab);
+/// assert_eq!(i.value(abab), Value::from("abab"));
 /// ```
 #[derive(Clone, Debug)]
 pub struct Interner {
