@@ -11,7 +11,10 @@ use actsim::models::check::{check_linearizable, CheckOptions, Verdict};
 use actsim::models::parse::{parse_file, Format};
 
 fn data_dir() -> PathBuf {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/porcupine"));
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/testdata/porcupine"
+    ));
     if !dir.join("verdicts.tsv").is_file() {
         eprintln!("test data not found at {}", dir.display());
         std::process::exit(2);
@@ -64,7 +67,13 @@ fn main() {
         }
         let s = t.elapsed().as_secs_f64();
         if s > slowest.0 {
-            slowest = (s, p.file_name().unwrap_or_default().to_string_lossy().into_owned());
+            slowest = (
+                s,
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
         }
     }
     println!(
@@ -82,10 +91,18 @@ fn main() {
         ("c10-bad", false, "2.3 s"),
     ] {
         let t = Instant::now();
-        let v = run(&dir.join(format!("kv/{name}.txt")), Format::PorcupineKv, partition);
+        let v = run(
+            &dir.join(format!("kv/{name}.txt")),
+            Format::PorcupineKv,
+            partition,
+        );
         println!(
             "kv {name}{}: {} in {:.3} s  [Porcupine {reference}]",
-            if partition { "" } else { " (whole history, no per-key split)" },
+            if partition {
+                ""
+            } else {
+                " (whole history, no per-key split)"
+            },
             verdict_word(&v),
             t.elapsed().as_secs_f64()
         );

@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "actsim", version, about = "Deterministic simulation testing of distributed protocols")]
+#[command(
+    name = "actsim",
+    version,
+    about = "Deterministic simulation testing of distributed protocols"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

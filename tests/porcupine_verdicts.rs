@@ -9,7 +9,10 @@ use actsim::models::check::{check_linearizable, CheckOptions, Verdict};
 use actsim::models::parse::{parse_file, Format};
 
 fn data_dir() -> PathBuf {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/porcupine"));
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/testdata/porcupine"
+    ));
     assert!(
         dir.join("verdicts.tsv").is_file(),
         "test data not found at {} (the repository must be checked out next to shared/)",
@@ -67,7 +70,11 @@ fn assert_verdict(path: &str, partition: bool) {
         .1;
     let v = check(path, partition);
     assert!(!v.is_unknown(), "{path}: {v}");
-    assert_eq!(v.is_valid(), expected, "{path} (partition={partition}): {v}");
+    assert_eq!(
+        v.is_valid(),
+        expected,
+        "{path} (partition={partition}): {v}"
+    );
 }
 
 #[test]
@@ -93,7 +100,11 @@ fn etcd_095_is_empty_and_valid() {
     let dir = data_dir();
     let parsed = parse_file(Format::PorcupineEtcd, &dir.join("jepsen/etcd_095.log")).unwrap();
     assert!(parsed.history.is_empty());
-    assert!(check_linearizable(&parsed.history, &CheckOptions::default()).unwrap().is_valid());
+    assert!(
+        check_linearizable(&parsed.history, &CheckOptions::default())
+            .unwrap()
+            .is_valid()
+    );
 }
 
 #[test]

@@ -292,11 +292,15 @@ impl Op {
     }
     /// Acquire the (single, key 0) mutex.
     pub fn acquire() -> Op {
-        Op::Acquire { key: Key::default() }
+        Op::Acquire {
+            key: Key::default(),
+        }
     }
     /// Release the (single, key 0) mutex.
     pub fn release() -> Op {
-        Op::Release { key: Key::default() }
+        Op::Release {
+            key: Key::default(),
+        }
     }
     /// A transaction.
     pub fn txn(ops: Vec<TxnOp>) -> Op {

@@ -177,7 +177,9 @@ pub fn run(args: &CheckArgs) -> i32 {
                 Outcome::Invalid(text, _) => {
                     println!("{name}: invalid ({ops} ops, {elapsed_ms:.1} ms)\n{text}")
                 }
-                Outcome::Unknown(r) => println!("{name}: unknown: {r} ({ops} ops, {elapsed_ms:.1} ms)"),
+                Outcome::Unknown(r) => {
+                    println!("{name}: unknown: {r} ({ops} ops, {elapsed_ms:.1} ms)")
+                }
             }
         }
     }
@@ -197,7 +199,8 @@ fn verdict_outcome(v: Verdict) -> Outcome {
         Verdict::Valid { .. } => Outcome::Valid,
         Verdict::Unknown { reason } => Outcome::Unknown(reason),
         Verdict::Invalid(c) => {
-            let ops = |v: &[models::check::OpRef]| v.iter().map(|o| o.to_string()).collect::<Vec<_>>();
+            let ops =
+                |v: &[models::check::OpRef]| v.iter().map(|o| o.to_string()).collect::<Vec<_>>();
             let d = json!({"counterexample": {"partition": c.partition, "prefix": ops(&c.prefix), "stuck": ops(&c.stuck)}});
             Outcome::Invalid(c.to_string(), d)
         }
@@ -206,7 +209,10 @@ fn verdict_outcome(v: Verdict) -> Outcome {
 
 fn report_error(args: &CheckArgs, file: &str, msg: &str) {
     if args.json {
-        println!("{}", json!({"file": file, "model": args.model, "error": msg}));
+        println!(
+            "{}",
+            json!({"file": file, "model": args.model, "error": msg})
+        );
     } else {
         eprintln!("error: {msg}");
     }

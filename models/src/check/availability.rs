@@ -158,19 +158,27 @@ fn stats<'a>(ops: impl Iterator<Item = &'a Operation<Op, Ret>>) -> Stats {
 
 /// Computes availability. Unpaired events are tolerated: an operation without a completion
 /// counts as indeterminate; completions without an invocation are ignored.
-pub fn availability(history: &KvHistory, groups: &[ClientGroup], windows: &[Window]) -> AvailabilityReport {
+pub fn availability(
+    history: &KvHistory,
+    groups: &[ClientGroup],
+    windows: &[Window],
+) -> AvailabilityReport {
     let ops = pair_leniently(history);
-    let in_w = |o: &Operation<Op, Ret>, w: &Window| o.invoke_time >= w.start && o.invoke_time < w.end;
-    let in_g = |o: &Operation<Op, Ret>, g: &ClientGroup| o.node.is_some_and(|n| g.nodes.contains(&n));
+    let in_w =
+        |o: &Operation<Op, Ret>, w: &Window| o.invoke_time >= w.start && o.invoke_time < w.end;
+    let in_g =
+        |o: &Operation<Op, Ret>, g: &ClientGroup| o.node.is_some_and(|n| g.nodes.contains(&n));
     let mut r = AvailabilityReport {
         overall: stats(ops.iter()),
         ..AvailabilityReport::default()
     };
     for w in windows {
-        r.windows.push((w.name.clone(), stats(ops.iter().filter(|o| in_w(o, w)))));
+        r.windows
+            .push((w.name.clone(), stats(ops.iter().filter(|o| in_w(o, w)))));
     }
     for g in groups {
-        r.groups.push((g.name.clone(), stats(ops.iter().filter(|o| in_g(o, g)))));
+        r.groups
+            .push((g.name.clone(), stats(ops.iter().filter(|o| in_g(o, g)))));
     }
     for w in windows {
         for g in groups {

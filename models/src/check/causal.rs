@@ -120,7 +120,10 @@ impl Graph {
                 succs[p as usize].push(v as u32);
             }
         }
-        let mut ready: Vec<u32> = (0..n as u32).filter(|&v| indeg[v as usize] == 0).rev().collect();
+        let mut ready: Vec<u32> = (0..n as u32)
+            .filter(|&v| indeg[v as usize] == 0)
+            .rev()
+            .collect();
         let mut order = Vec::with_capacity(n);
         while let Some(v) = ready.pop() {
             order.push(v);
@@ -157,6 +160,7 @@ impl Graph {
 }
 
 /// Checks CC and CCv. Supports reads and writes only; written values must be unique per key.
+#[allow(clippy::needless_range_loop)] // node ids index several parallel tables
 pub fn check_causal(history: &KvHistory, opts: &CheckOptions) -> Result<CausalReport, CheckError> {
     let ops = history.operations()?;
     // Unique writes, and which are read.
@@ -301,7 +305,10 @@ pub fn check_causal(history: &KvHistory, opts: &CheckOptions) -> Result<CausalRe
     let mut writes: BTreeMap<(usize, &Key), Vec<u32>> = BTreeMap::new();
     for v in 0..n {
         if is_write(v) {
-            writes.entry((sess[v], key_of(v))).or_default().push(v as u32);
+            writes
+                .entry((sess[v], key_of(v)))
+                .or_default()
+                .push(v as u32);
         }
     }
     // The last write to `key` in session s that is CO-before-or-equal the node with clock of v.
@@ -321,7 +328,11 @@ pub fn check_causal(history: &KvHistory, opts: &CheckOptions) -> Result<CausalRe
             None => {
                 for s in 0..nsess {
                     if let Some(w) = last_write_before(s, key, v) {
-                        found(BadPattern::WriteCOInitRead, &[w as u32, v as u32], &mut anomalies);
+                        found(
+                            BadPattern::WriteCOInitRead,
+                            &[w as u32, v as u32],
+                            &mut anomalies,
+                        );
                         break;
                     }
                 }
@@ -329,7 +340,9 @@ pub fn check_causal(history: &KvHistory, opts: &CheckOptions) -> Result<CausalRe
             Some(w1) => {
                 let w1 = w1 as usize;
                 for s in 0..nsess {
-                    let Some(w2) = last_write_before(s, key, v) else { continue };
+                    let Some(w2) = last_write_before(s, key, v) else {
+                        continue;
+                    };
                     if w2 == w1 {
                         continue;
                     }

@@ -122,7 +122,10 @@ pub(crate) fn describe(keys: &[Key], total_keys: usize, split: bool) -> String {
         [k] => format!("key {k}"),
         _ => format!(
             "keys [{}]",
-            keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ")
+            keys.iter()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -257,11 +260,12 @@ pub fn check_linearizable(history: &KvHistory, opts: &CheckOptions) -> Result<Ve
                 Outcome::Ok(r) => Some(r),
                 _ => None,
             };
-            let c = compile(&o.op, ret, &p.keys, &mut values).map_err(|_| CheckError::BadReturn {
-                index: i,
-                op: o.op.clone(),
-                ret: ret.cloned().unwrap_or(Ret::Ok),
-            })?;
+            let c =
+                compile(&o.op, ret, &p.keys, &mut values).map_err(|_| CheckError::BadReturn {
+                    index: i,
+                    op: o.op.clone(),
+                    ret: ret.cloned().unwrap_or(Ret::Ok),
+                })?;
             entries.push(Entry {
                 op: c,
                 ret: ret.map(|_| ()),

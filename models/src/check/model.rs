@@ -37,8 +37,12 @@ pub trait Model {
     fn init(&mut self) -> Self::State;
     /// The state after `op` returns `ret` in `state`, or `None` if that is impossible.
     /// `ret` is `None` for an indeterminate operation (it took effect; its result is unknown).
-    fn step(&mut self, state: &Self::State, op: &Self::Op, ret: Option<&Self::Ret>)
-        -> Option<Self::State>;
+    fn step(
+        &mut self,
+        state: &Self::State,
+        op: &Self::Op,
+        ret: Option<&Self::Ret>,
+    ) -> Option<Self::State>;
 }
 
 /// The id of nil in an [`Interner`].
@@ -63,7 +67,8 @@ const ANY: u32 = u32::MAX - 1;
 /// let a = i.id(&Value::from("a"));
 /// let b = i.id(&Value::from("b"));
 /// assert_eq!(i.concat(a, b), ab);
-/// assert_eq!(i.value(i.concat(ab, ab)), Value::from("abab"));
+/// let abab = i.concat(ab, ab);
+/// assert_eq!(i.value(abab), Value::from("abab"));
 /// ```
 #[derive(Clone, Debug)]
 pub struct Interner {
@@ -361,7 +366,9 @@ pub fn compile(
                 let done = results.map(|t| &t[i]);
                 match (o, done) {
                     (TxnOp::Read { key, .. }, None) => steps.push((k(key), Micro::Read(ANY))),
-                    (TxnOp::Read { key, .. }, Some(TxnOp::Read { key: k2, value })) if k2 == key => {
+                    (TxnOp::Read { key, .. }, Some(TxnOp::Read { key: k2, value }))
+                        if k2 == key =>
+                    {
                         let id = value.as_ref().map_or(ANY, |v| values.id(v));
                         steps.push((k(key), Micro::Read(id)));
                     }
@@ -475,7 +482,10 @@ mod tests {
         let unknown = compile(&Op::cas(0, 1, 2), None, &keys, &mut vals).unwrap();
         let one = vals.id(&Value::Int(1));
         let two = vals.id(&Value::Int(2));
-        let mut m = RegisterModel { values: vals, init: NIL_ID };
+        let mut m = RegisterModel {
+            values: vals,
+            init: NIL_ID,
+        };
         assert_eq!(m.step(&one, &ok, None), Some(two));
         assert_eq!(m.step(&NIL_ID, &ok, None), None);
         assert_eq!(m.step(&one, &failed, None), None);
@@ -489,7 +499,13 @@ mod tests {
         let mut vals = Interner::new();
         let keys = vec![Key::default()];
         let a = compile(&Op::append(0, "x"), Some(&Ret::Ok), &keys, &mut vals).unwrap();
-        let r = compile(&Op::read(0), Some(&Ret::Value("ax".into())), &keys, &mut vals).unwrap();
+        let r = compile(
+            &Op::read(0),
+            Some(&Ret::Value("ax".into())),
+            &keys,
+            &mut vals,
+        )
+        .unwrap();
         let init = vals.id(&Value::from("a"));
         let acq = compile(&Op::acquire(), Some(&Ret::Ok), &keys, &mut vals).unwrap();
         let rel = compile(&Op::release(), Some(&Ret::Ok), &keys, &mut vals).unwrap();
@@ -507,7 +523,13 @@ mod tests {
     fn bad_returns_are_rejected() {
         let mut vals = Interner::new();
         let keys = vec![Key::default()];
-        assert!(compile(&Op::write(0, 1), Some(&Ret::Value(Value::Nil)), &keys, &mut vals).is_err());
+        assert!(compile(
+            &Op::write(0, 1),
+            Some(&Ret::Value(Value::Nil)),
+            &keys,
+            &mut vals
+        )
+        .is_err());
         assert!(compile(&Op::read(0), Some(&Ret::Ok), &keys, &mut vals).is_err());
     }
 }

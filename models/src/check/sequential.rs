@@ -36,6 +36,9 @@ use super::wgl::{stop_reason, Limits, Stopped};
 use super::{CheckError, CheckOptions, Counterexample, OpRef, Verdict};
 use crate::op::{Key, KvHistory, Ret};
 
+/// Memo of explored (hash, positions per process, model state).
+type Seen = std::collections::HashSet<(u64, Vec<u32>, Box<[u32]>), FxBuild>;
+
 struct Frame {
     /// Candidate processes in the order to try them.
     cands: Vec<u32>,
@@ -71,7 +74,10 @@ pub fn check_sequential(history: &KvHistory, opts: &CheckOptions) -> Result<Verd
             op: o.op.clone(),
             ret: ret.cloned().unwrap_or(Ret::Ok),
         })?;
-        queues.entry(o.process).or_default().push((i, c, ret.is_some()));
+        queues
+            .entry(o.process)
+            .or_default()
+            .push((i, c, ret.is_some()));
     }
     let queues: Vec<Vec<(usize, Compiled, bool)>> = queues.into_values().collect();
     let p = queues.len();
@@ -83,8 +89,7 @@ pub fn check_sequential(history: &KvHistory, opts: &CheckOptions) -> Result<Verd
     // Consumed set = positions; hash it by Zobrist over (process, position).
     let zob = |proc_: usize, at: usize| splitmix64(((proc_ as u64) << 32) | at as u64);
     let mut zhash = 0u64;
-    let mut seen: std::collections::HashSet<(u64, Vec<u32>, Box<[u32]>), FxBuild> =
-        std::collections::HashSet::default();
+    let mut seen: Seen = Seen::default();
     let _ = words;
     let mut state = model.init();
     // Stack of (frame, state before, applied op or skipped, process).
@@ -99,7 +104,10 @@ pub fn check_sequential(history: &KvHistory, opts: &CheckOptions) -> Result<Verd
     };
     let mut steps = 0u64;
     let make_frame = |pos: &[usize]| -> Frame {
-        let mut cands: Vec<u32> = (0..p).filter(|&q| pos[q] < queues[q].len()).map(|q| q as u32).collect();
+        let mut cands: Vec<u32> = (0..p)
+            .filter(|&q| pos[q] < queues[q].len())
+            .map(|q| q as u32)
+            .collect();
         cands.sort_by_key(|&q| ops[queues[q as usize][pos[q as usize]].0].invoke_index);
         Frame {
             cands,
@@ -119,7 +127,11 @@ pub fn check_sequential(history: &KvHistory, opts: &CheckOptions) -> Result<Verd
         steps += 1;
         if steps % 1024 == 0 {
             if let Some(s) = stop_reason(&limits, steps) {
-                let what = if s == Stopped::Deadline { "time" } else { "step" };
+                let what = if s == Stopped::Deadline {
+                    "time"
+                } else {
+                    "step"
+                };
                 return Ok(Verdict::Unknown {
                     reason: format!("{what} budget exceeded"),
                 });
@@ -160,7 +172,11 @@ pub fn check_sequential(history: &KvHistory, opts: &CheckOptions) -> Result<Verd
             continue;
         };
         let (opi, c, _) = &queues[q][pos[q]];
-        let ns = if apply { model.step(&state, c, None) } else { Some(state.clone()) };
+        let ns = if apply {
+            model.step(&state, c, None)
+        } else {
+            Some(state.clone())
+        };
         let Some(ns) = ns else { continue };
         let h = zhash ^ zob(q, pos[q]);
         let key = h ^ fx_hash(&ns);
@@ -172,7 +188,11 @@ pub fn check_sequential(history: &KvHistory, opts: &CheckOptions) -> Result<Verd
         zhash = h;
         pos[q] += 1;
         consumed += 1;
-        path.push((q as u32, std::mem::replace(&mut state, ns), apply.then_some(*opi)));
+        path.push((
+            q as u32,
+            std::mem::replace(&mut state, ns),
+            apply.then_some(*opi),
+        ));
         if path.len() > best.len() {
             best = path.iter().filter_map(|(_, _, a)| *a).collect();
             best_pos.clone_from(&pos);

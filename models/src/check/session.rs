@@ -51,7 +51,11 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} then {} ({} in total)", self.first, self.second, self.count)
+        write!(
+            f,
+            "{} then {} ({} in total)",
+            self.first, self.second, self.count
+        )
     }
 }
 
@@ -84,7 +88,10 @@ struct W {
 }
 
 /// Checks the four session guarantees on a register history.
-pub fn check_sessions(history: &KvHistory, opts: &CheckOptions) -> Result<SessionReport, CheckError> {
+pub fn check_sessions(
+    history: &KvHistory,
+    opts: &CheckOptions,
+) -> Result<SessionReport, CheckError> {
     let ops = history.operations()?;
     let mut sess_ids: BTreeMap<(u8, u64), usize> = BTreeMap::new();
     let mut sessions: Vec<Vec<usize>> = Vec::new();
@@ -141,11 +148,12 @@ pub fn check_sessions(history: &KvHistory, opts: &CheckOptions) -> Result<Sessio
             }
         }
     };
-    let last_before = |m: &BTreeMap<(usize, &Key), Vec<(usize, usize)>>, s: usize, k: &Key, pos: usize| {
-        let v = m.get(&(s, k))?;
-        let n = v.partition_point(|&(p, _)| p < pos);
-        (n > 0).then(|| v[n - 1].1)
-    };
+    let last_before =
+        |m: &BTreeMap<(usize, &Key), Vec<(usize, usize)>>, s: usize, k: &Key, pos: usize| {
+            let v = m.get(&(s, k))?;
+            let n = v.partition_point(|&(p, _)| p < pos);
+            (n > 0).then(|| v[n - 1].1)
+        };
     let mut report = SessionReport::default();
     let note = |slot: &mut Option<Violation>, first: usize, second: usize| match slot {
         Some(v) => v.count += 1,
@@ -161,7 +169,9 @@ pub fn check_sessions(history: &KvHistory, opts: &CheckOptions) -> Result<Sessio
         // Sessions observed by q: s -> (highest position observed, via which read) for MW/WFR.
         let mut seen: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
         for (pos, &i) in list.iter().enumerate() {
-            let Op::Read { key } = &ops[i].op else { continue };
+            let Op::Read { key } = &ops[i].op else {
+                continue;
+            };
             let Some(u) = read_value(i) else { continue };
             // RYW: own last write to key.
             if let Some(w) = last_before(&writes, q, key, pos) {

@@ -426,7 +426,12 @@ mod tests {
         }
     }
 
-    fn e(op: (u8, i64, i64), call: usize, ret_at: Option<usize>, id: usize) -> Entry<(u8, i64, i64), bool> {
+    fn e(
+        op: (u8, i64, i64),
+        call: usize,
+        ret_at: Option<usize>,
+        id: usize,
+    ) -> Entry<(u8, i64, i64), bool> {
         Entry {
             op,
             ret: ret_at.map(|_| true),
@@ -458,37 +463,57 @@ mod tests {
             e((0, 0, 0), 3, Some(4), 2),
         ];
         // read 0 after read 1 (real time) but write already visible: not linearizable.
-        assert!(matches!(search(&mut Reg, &ops, &Limits::default()), SearchResult::NotLinearizable { .. }));
+        assert!(matches!(
+            search(&mut Reg, &ops, &Limits::default()),
+            SearchResult::NotLinearizable { .. }
+        ));
         let ops = vec![
             e((1, 1, 0), 0, Some(5), 0),
             e((0, 0, 0), 1, Some(2), 1),
             e((0, 1, 0), 3, Some(4), 2),
         ];
-        assert_eq!(search(&mut Reg, &ops, &Limits::default()), SearchResult::Linearizable(vec![1, 0, 2]));
+        assert_eq!(
+            search(&mut Reg, &ops, &Limits::default()),
+            SearchResult::Linearizable(vec![1, 0, 2])
+        );
     }
 
     #[test]
     fn indeterminate_ops_may_apply_or_not() {
         // write 1 never returns; a later read sees 1: must apply.
         let ops = vec![e((1, 1, 0), 0, None, 0), e((0, 1, 0), 1, Some(2), 1)];
-        assert_eq!(search(&mut Reg, &ops, &Limits::default()), SearchResult::Linearizable(vec![0, 1]));
+        assert_eq!(
+            search(&mut Reg, &ops, &Limits::default()),
+            SearchResult::Linearizable(vec![0, 1])
+        );
         // ... or a later read sees 0: must not apply (before the read).
         let ops = vec![e((1, 1, 0), 0, None, 0), e((0, 0, 0), 1, Some(2), 1)];
-        assert_eq!(search(&mut Reg, &ops, &Limits::default()), SearchResult::Linearizable(vec![1]));
+        assert_eq!(
+            search(&mut Reg, &ops, &Limits::default()),
+            SearchResult::Linearizable(vec![1])
+        );
         // An indeterminate write invoked after the read completed cannot explain it.
         let ops = vec![e((0, 1, 0), 0, Some(1), 0), e((1, 1, 0), 2, None, 1)];
-        assert!(matches!(search(&mut Reg, &ops, &Limits::default()), SearchResult::NotLinearizable { .. }));
+        assert!(matches!(
+            search(&mut Reg, &ops, &Limits::default()),
+            SearchResult::NotLinearizable { .. }
+        ));
     }
 
     #[test]
     fn step_budget_gives_unknown() {
         // Many concurrent writes and an impossible read: exponential without a budget cut.
-        let mut ops: Vec<_> = (0..30).map(|i| e((1, i, 0), i as usize, Some(100 + i as usize), i as usize)).collect();
+        let mut ops: Vec<_> = (0..30)
+            .map(|i| e((1, i, 0), i as usize, Some(100 + i as usize), i as usize))
+            .collect();
         ops.push(e((0, 99, 0), 50, Some(60), 30));
         let limits = Limits {
             max_steps: Some(5000),
             ..Limits::default()
         };
-        assert_eq!(search(&mut Reg, &ops, &limits), SearchResult::Unknown(Stopped::Steps));
+        assert_eq!(
+            search(&mut Reg, &ops, &limits),
+            SearchResult::Unknown(Stopped::Steps)
+        );
     }
 }

@@ -314,7 +314,10 @@ impl Reader<'_> {
         let start = self.pos;
         while let Some(&c) = self.s.get(self.pos) {
             if c.is_ascii_whitespace()
-                || matches!(c, b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';')
+                || matches!(
+                    c,
+                    b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';'
+                )
             {
                 break;
             }
@@ -387,7 +390,9 @@ fn parse_atom(tok: &str) -> Option<EdnKind> {
     }
     let first = tok.as_bytes()[0];
     let numeric = first.is_ascii_digit()
-        || ((first == b'-' || first == b'+') && tok.len() > 1 && tok.as_bytes()[1].is_ascii_digit());
+        || ((first == b'-' || first == b'+')
+            && tok.len() > 1
+            && tok.as_bytes()[1].is_ascii_digit());
     if numeric {
         let t = tok.strip_suffix('N').unwrap_or(tok);
         if let Ok(i) = t.parse::<i64>() {
@@ -405,8 +410,10 @@ mod tests {
 
     #[test]
     fn reads_nested_values_and_lines() {
-        let f = read_all("; c\n[{:a 1, :b \"x\\\"y\"}\n #_ 5 (:k nil true -3N 1.5) #{1} #inst \"2020\"]")
-            .unwrap();
+        let f = read_all(
+            "; c\n[{:a 1, :b \"x\\\"y\"}\n #_ 5 (:k nil true -3N 1.5) #{1} #inst \"2020\"]",
+        )
+        .unwrap();
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].line, 2);
         let items = f[0].as_seq().unwrap();

@@ -50,7 +50,10 @@ pub struct EventError {
 fn err<T>(e: &Edn, expected: &str) -> Result<T, EventError> {
     let mut found = e.kind.to_string();
     if found.len() > 60 {
-        let cut = (0..=60).rev().find(|i| found.is_char_boundary(*i)).unwrap_or(0);
+        let cut = (0..=60)
+            .rev()
+            .find(|i| found.is_char_boundary(*i))
+            .unwrap_or(0);
         found.truncate(cut);
         found.push_str("...");
     }
@@ -117,7 +120,10 @@ pub fn events_to_history(forms: &[Edn], rules: &EventRules) -> Result<KvHistory,
             }
             "ok" | "fail" | "info" => {
                 let Some(inv) = open.remove(&process) else {
-                    return err(ev, &format!("an :invoke of process {process} before this completion"));
+                    return err(
+                        ev,
+                        &format!("an :invoke of process {process} before this completion"),
+                    );
                 };
                 let EventKind::Invoke { op } = &mut h.events[inv].kind else {
                     return err(ev, "an invoke event"); // unreachable: `open` holds invokes
@@ -243,7 +249,10 @@ fn pair(v: &Edn) -> Result<(Value, Value), EventError> {
 
 fn txn_ops(v: &Edn, nil_read_unknown: bool) -> Result<Vec<TxnOp>, EventError> {
     let Some(items) = v.as_seq() else {
-        return err(v, "a vector of micro-operations [[:read k v] [:write k v] ...]");
+        return err(
+            v,
+            "a vector of micro-operations [[:read k v] [:write k v] ...]",
+        );
     };
     items
         .iter()
@@ -278,9 +287,8 @@ fn complete_ok(
     value: Option<&Edn>,
     rules: &EventRules,
 ) -> Result<EventKind<Op, Ret>, EventError> {
-    let given = |v: Option<&Edn>| -> Result<Option<Value>, EventError> {
-        v.map(value_of).transpose()
-    };
+    let given =
+        |v: Option<&Edn>| -> Result<Option<Value>, EventError> { v.map(value_of).transpose() };
     Ok(match op {
         Op::Read { .. } => {
             let v = given(value)?.unwrap_or(Value::Nil);
@@ -381,8 +389,11 @@ mod tests {
 
     #[test]
     fn malformed_events_name_the_line() {
-        let e = conv("[{:process 0 :type :invoke :f :write :value 1}\n{:process 0 :type :ok :f :read}]", false)
-            .unwrap_err();
+        let e = conv(
+            "[{:process 0 :type :invoke :f :write :value 1}\n{:process 0 :type :ok :f :read}]",
+            false,
+        )
+        .unwrap_err();
         assert_eq!(e.line, 2);
         let e = conv("[{:process 0 :type :invoke :f :cas :value 1}]", false).unwrap_err();
         assert!(e.expected.contains("[old new]"), "{e}");
@@ -391,8 +402,11 @@ mod tests {
         assert!(e.expected.contains(":invoke"), "{e}");
         let e = conv("[{:process 0 :type :invoke :f :frob}]", false).unwrap_err();
         assert!(e.expected.contains(":read"), "{e}");
-        let e = conv("[{:process 0 :type :invoke :f :read}\n {:process 0 :type :invoke :f :read}]", false)
-            .unwrap_err();
+        let e = conv(
+            "[{:process 0 :type :invoke :f :read}\n {:process 0 :type :invoke :f :read}]",
+            false,
+        )
+        .unwrap_err();
         assert_eq!(e.line, 2);
         assert!(conv("[1 2]", false).is_err());
     }

@@ -70,7 +70,9 @@ impl FromStr for Format {
             .iter()
             .find(|(_, n)| *n == s)
             .map(|(f, _)| *f)
-            .ok_or_else(|| format!("unknown format {s:?}: expected json, edn, porcupine-etcd or porcupine-kv"))
+            .ok_or_else(|| {
+                format!("unknown format {s:?}: expected json, edn, porcupine-etcd or porcupine-kv")
+            })
     }
 }
 

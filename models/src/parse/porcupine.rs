@@ -40,7 +40,9 @@ pub fn parse_etcd(text: &str) -> Result<KvHistory, LineError> {
             continue; // not a client event (e.g. :nemesis)
         };
         let bad = |expected: &str| LineError::new(line, expected, raw.trim());
-        let ty = fields.next().ok_or_else(|| bad(":invoke, :ok, :fail or :info"))?;
+        let ty = fields
+            .next()
+            .ok_or_else(|| bad(":invoke, :ok, :fail or :info"))?;
         let f = fields.next().ok_or_else(|| bad(":read, :write or :cas"))?;
         let value: Vec<&str> = fields.collect();
         let value = value.join(" ");
@@ -72,7 +74,9 @@ pub fn parse_etcd(text: &str) -> Result<KvHistory, LineError> {
                     return Err(bad("a completion before the process invokes again"));
                 }
                 let op = match f {
-                    ":read" => Op::Read { key: Key::default() },
+                    ":read" => Op::Read {
+                        key: Key::default(),
+                    },
                     ":write" => Op::Write {
                         key: Key::default(),
                         value: parse_val(&value)?,
@@ -96,13 +100,17 @@ pub fn parse_etcd(text: &str) -> Result<KvHistory, LineError> {
                 };
                 let f_matches = matches!(
                     (&op, f),
-                    (Op::Read { .. }, ":read") | (Op::Write { .. }, ":write") | (Op::Cas { .. }, ":cas")
+                    (Op::Read { .. }, ":read")
+                        | (Op::Write { .. }, ":write")
+                        | (Op::Cas { .. }, ":cas")
                 );
                 if !f_matches {
                     return Err(bad(&format!("the :f of the invocation ({op})")));
                 }
                 match (ty, &op) {
-                    (":ok", Op::Read { .. }) => h.ok(time, None, process, Ret::Value(parse_val(&value)?)),
+                    (":ok", Op::Read { .. }) => {
+                        h.ok(time, None, process, Ret::Value(parse_val(&value)?))
+                    }
                     (":ok", _) => h.ok(time, None, process, Ret::Ok),
                     (":fail", Op::Cas { .. }) => h.ok(time, None, process, Ret::CasFailed),
                     (":fail", _) => h.fail(time, None, process, Some(value)),
