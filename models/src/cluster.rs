@@ -14,11 +14,14 @@ use serde::{Deserialize, Serialize};
 use sim_core::history::Recorder;
 use sim_core::rng::Purpose;
 use sim_core::{NodeId, RunSummary, Sim, SimEnv, SimError, SimTime};
-use sim_net::{FaultKind, FaultyNetwork, Generator, LinkConfig, NetConfig, PartitionSpec, Schedule, Swarm};
+use sim_net::{
+    FaultKind, FaultyNetwork, Generator, LinkConfig, NetConfig, PartitionSpec, Schedule, Swarm,
+};
 
+pub use crate::check::eventual::FinalRead;
 use crate::client::{Client, ClientConfig, ClientTimer, Routing};
 use crate::msg::Msg;
-use crate::op::{Key, KvHistory, Value};
+use crate::op::{Key, KvHistory};
 use crate::protocol::Protocol;
 use crate::workload::Workload;
 
@@ -51,7 +54,13 @@ impl Nemesis {
     /// bug-free protocol must pass its checkers.
     pub fn standard() -> Nemesis {
         Nemesis::Random {
-            kinds: vec![FaultKind::Halves, FaultKind::Isolate, FaultKind::MajoritiesRing, FaultKind::Crash, FaultKind::Pause],
+            kinds: vec![
+                FaultKind::Halves,
+                FaultKind::Isolate,
+                FaultKind::MajoritiesRing,
+                FaultKind::Crash,
+                FaultKind::Pause,
+            ],
             interval_ms: 1_500,
             duration_ms: 1_000,
         }
@@ -100,7 +109,13 @@ impl Default for Experiment {
             healthy: Duration::from_secs(2),
             faulty: Duration::from_secs(10),
             quiet: Duration::from_secs(5),
-            link: LinkConfig { latency: sim_net::Latency::Uniform { min_ms: 1.0, max_ms: 10.0 }, ..LinkConfig::default() },
+            link: LinkConfig {
+                latency: sim_net::Latency::Uniform {
+                    min_ms: 1.0,
+                    max_ms: 10.0,
+                },
+                ..LinkConfig::default()
+            },
             nemesis: Nemesis::CapPartition,
         }
     }
@@ -114,17 +129,6 @@ pub enum Side {
     Majority,
     /// With the minority.
     Minority,
-}
-
-/// A replica's value of a key after the quiet period.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FinalRead {
-    /// The replica.
-    pub replica: NodeId,
-    /// The key.
-    pub key: Key,
-    /// Its value there.
-    pub value: Value,
 }
 
 /// Everything one run produced.
@@ -169,12 +173,17 @@ impl Experiment {
             return bad("replicas: must be at least 1".into());
         }
         if self.minority >= self.replicas {
-            return bad(format!("minority: {} leaves no majority of {} replicas", self.minority, self.replicas));
+            return bad(format!(
+                "minority: {} leaves no majority of {} replicas",
+                self.minority, self.replicas
+            ));
         }
         if self.client_timeout.is_zero() {
             return bad("client_timeout: must be positive".into());
         }
-        self.workload.validate().map_err(|e| ExperimentError::Config(e.to_string()))?;
+        self.workload
+            .validate()
+            .map_err(|e| ExperimentError::Config(e.to_string()))?;
         self.link.validate("link")?;
         Ok(())
     }
@@ -189,7 +198,14 @@ impl Experiment {
         let majority = self.replicas - self.minority;
         let mut sides = BTreeMap::new();
         for r in 0..self.replicas {
-            sides.insert(NodeId(r), if r < majority { Side::Majority } else { Side::Minority });
+            sides.insert(
+                NodeId(r),
+                if r < majority {
+                    Side::Majority
+                } else {
+                    Side::Minority
+                },
+            );
         }
         for c in 0..self.replicas * self.clients_per_replica {
             let home = c / self.clients_per_replica.max(1);
@@ -212,14 +228,29 @@ impl Experiment {
             Nemesis::Schedule(s) => s.clone(),
             Nemesis::CapPartition => {
                 let sides = self.sides();
-                let group = |side| sides.iter().filter(|(_, s)| **s == side).map(|(n, _)| *n).collect::<Vec<_>>();
+                let group = |side| {
+                    sides
+                        .iter()
+                        .filter(|(_, s)| **s == side)
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                };
                 let groups = vec![group(Side::Majority), group(Side::Minority)];
                 Schedule::new()
-                    .at(start, sim_net::Fault::Partition(PartitionSpec::Split { groups }))
+                    .at(
+                        start,
+                        sim_net::Fault::Partition(PartitionSpec::Split { groups }),
+                    )
                     .at(end, sim_net::Fault::Heal)
             }
-            Nemesis::Random { kinds, interval_ms, duration_ms } => {
-                let mut g = Generator::new(replicas, end).kinds(kinds.iter().copied()).every(*interval_ms, *duration_ms);
+            Nemesis::Random {
+                kinds,
+                interval_ms,
+                duration_ms,
+            } => {
+                let mut g = Generator::new(replicas, end)
+                    .kinds(kinds.iter().copied())
+                    .every(*interval_ms, *duration_ms);
                 g.start_ms = start;
                 g.generate(&mut sim.rng(Purpose::Nemesis))?
             }
@@ -231,12 +262,46 @@ impl Experiment {
         })
     }
 
-    /// Runs the experiment for `seed`. With `trace`, every event is written there as JSON lines.
-    pub fn run(&self, seed: u64, trace: Option<Box<dyn Write>>) -> Result<Outcome, ExperimentError> {
+    /// The configuration of key-value client `c` (`0..replicas * clients_per_replica`), homed
+    /// on replica `c / clients_per_replica`.
+    pub fn client_config(&self, c: u32) -> ClientConfig {
+        let replicas = self.replica_ids();
+        let home =
+            replicas[((c / self.clients_per_replica.max(1)) as usize).min(replicas.len() - 1)];
+        let routing = if self.protocol.sticky_clients() {
+            Routing::Sticky { home }
+        } else {
+            Routing::Leader { home, replicas }
+        };
+        ClientConfig {
+            index: c,
+            clients: self.replicas * self.clients_per_replica,
+            routing,
+            timeout: self.client_timeout,
+            workload: self.workload.clone(),
+            cas_supported: self.protocol.offers_cas(),
+            stop_at: self.fault_end(),
+        }
+    }
+
+    /// End of the fault phase: the heal, and when clients stop invoking operations.
+    pub fn fault_end(&self) -> SimTime {
+        SimTime::ZERO + self.healthy + self.faulty
+    }
+
+    /// Builds the simulation: network, replicas, and the fault schedule (installed by
+    /// [`Cluster::finish`]) — but no clients. Add
+    /// clients as nodes `replicas..` (the cap partition puts client `c` on the side of its home
+    /// replica `c / clients_per_replica`), then call [`Cluster::finish`]. [`Experiment::run`]
+    /// does all of it with the key-value clients.
+    pub fn build(
+        &self,
+        seed: u64,
+        trace: Option<Box<dyn Write>>,
+    ) -> Result<Cluster, ExperimentError> {
         self.validate()?;
         let replicas = self.replica_ids();
-        let n_clients = self.replicas * self.clients_per_replica;
-        let nodes = (self.replicas + n_clients) as usize;
+        let nodes = (self.replicas + self.replicas * self.clients_per_replica) as usize;
         let net = FaultyNetwork::new(NetConfig::new(nodes).with_default(self.link.clone()))?;
         let mut sim: Sim<Msg> = Sim::with_network(seed, net);
         if let Some(w) = trace {
@@ -245,40 +310,71 @@ impl Experiment {
         for i in 0..replicas.len() {
             self.protocol.add_replica(&mut sim, i, &replicas, self.bug);
         }
-        let history: Recorder<_, _> = Recorder::new();
-        let fault_end = SimTime::ZERO + self.healthy + self.faulty;
-        for c in 0..n_clients {
-            let home = replicas[(c / self.clients_per_replica.max(1)) as usize];
-            let routing = if self.protocol.sticky_clients() {
-                Routing::Sticky { home }
-            } else {
-                Routing::Leader { home, replicas: replicas.clone() }
-            };
-            let cfg = ClientConfig {
-                index: c,
-                clients: n_clients,
-                routing,
-                timeout: self.client_timeout,
-                workload: self.workload.clone(),
-                cas_supported: self.protocol.offers_cas(),
-                stop_at: fault_end,
-            };
-            let rec = history.clone();
-            sim.add_node(format!("client{c}"), (), move |env: SimEnv<Msg, ClientTimer>, _| {
-                Client::new(env, cfg.clone(), rec.clone())
-            });
-        }
         let schedule = self.schedule(&sim)?;
-        schedule.install(&mut sim)?;
-        let final_time = fault_end + self.quiet;
-        let mut error = sim.run_until(final_time).err().map(|e| e.to_string());
+        Ok(Cluster {
+            sim,
+            experiment: self.clone(),
+            replicas,
+            schedule,
+            history: Recorder::new(),
+        })
+    }
+
+    /// Runs the experiment for `seed` with the key-value clients. With `trace`, every event is
+    /// written there as JSON lines.
+    pub fn run(
+        &self,
+        seed: u64,
+        trace: Option<Box<dyn Write>>,
+    ) -> Result<Outcome, ExperimentError> {
+        let mut cluster = self.build(seed, trace)?;
+        for c in 0..self.replicas * self.clients_per_replica {
+            let cfg = self.client_config(c);
+            let rec = cluster.history.clone();
+            cluster.sim.add_node(
+                format!("client{c}"),
+                (),
+                move |env: SimEnv<Msg, ClientTimer>, _| Client::new(env, cfg.clone(), rec.clone()),
+            );
+        }
+        cluster.finish()
+    }
+}
+
+/// A built experiment: the simulation with its replicas and nemesis, waiting for clients.
+pub struct Cluster {
+    /// The simulation.
+    pub sim: Sim<Msg>,
+    /// The experiment it was built from.
+    pub experiment: Experiment,
+    /// The replicas.
+    pub replicas: Vec<NodeId>,
+    /// The installed fault schedule.
+    pub schedule: Schedule,
+    /// Where the key-value clients record (scenario clients may keep their own history).
+    pub history: Recorder<crate::op::Op, crate::op::Ret>,
+}
+
+impl Cluster {
+    /// Runs to the end of the quiet phase, takes the final reads of every key on every replica
+    /// that is up, and returns everything. An actor panic ends the run early; what was recorded
+    /// until then is kept and the error is reported in [`Outcome::error`].
+    pub fn finish(mut self) -> Result<Outcome, ExperimentError> {
+        self.schedule.install(&mut self.sim)?;
+        let exp = &self.experiment;
+        let final_time = exp.fault_end() + exp.quiet;
+        let mut error = self.sim.run_until(final_time).err().map(|e| e.to_string());
         let mut final_reads = Vec::new();
         if error.is_none() {
-            'reads: for &r in &replicas {
-                for k in 0..self.workload.keys {
+            'reads: for &r in &self.replicas {
+                for k in 0..exp.workload.keys {
                     let key = Key::Int(i64::from(k));
-                    match self.protocol.local_value(&mut sim, r, &key) {
-                        Ok(value) => final_reads.push(FinalRead { replica: r, key, value }),
+                    match exp.protocol.local_value(&mut self.sim, r, &key) {
+                        Ok(value) => final_reads.push(FinalRead {
+                            node: r,
+                            key,
+                            value,
+                        }),
                         Err(SimError::NodeState { .. }) => {} // down at the end: no final read
                         Err(e) => {
                             error = Some(e.to_string());
@@ -288,18 +384,18 @@ impl Experiment {
                 }
             }
         }
-        if let Err(e) = sim.finish_trace() {
+        if let Err(e) = self.sim.finish_trace() {
             error.get_or_insert(e.to_string());
         }
         Ok(Outcome {
-            summary: sim.summary(),
-            history: history.take(),
+            summary: self.sim.summary(),
+            history: self.history.take(),
             final_reads,
-            schedule,
-            sides: self.sides(),
-            fault_window: (SimTime::ZERO + self.healthy, fault_end),
+            schedule: self.schedule,
+            sides: exp.sides(),
+            fault_window: (SimTime::ZERO + exp.healthy, exp.fault_end()),
             final_time,
-            replicas,
+            replicas: self.replicas,
             error,
         })
     }

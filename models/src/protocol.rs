@@ -32,7 +32,12 @@ pub enum Protocol {
 
 impl Protocol {
     /// All four, weakest first.
-    pub const ALL: [Protocol; 4] = [Protocol::Eventual, Protocol::Causal, Protocol::Sequential, Protocol::Linearizable];
+    pub const ALL: [Protocol; 4] = [
+        Protocol::Eventual,
+        Protocol::Causal,
+        Protocol::Sequential,
+        Protocol::Linearizable,
+    ];
 
     /// The protocol's name (as on the command line).
     pub fn name(self) -> &'static str {
@@ -59,8 +64,12 @@ impl Protocol {
         match self {
             Protocol::Eventual => "no repair after loss: replicas stay diverged after the heal",
             Protocol::Causal => "a remote write is applied without waiting for its dependencies",
-            Protocol::Sequential => "a replica serves a read before applying the client's own last write",
-            Protocol::Linearizable => "the leader serves reads without confirming it is still leader",
+            Protocol::Sequential => {
+                "a replica serves a read before applying the client's own last write"
+            }
+            Protocol::Linearizable => {
+                "the leader serves reads without confirming it is still leader"
+            }
         }
     }
 
@@ -80,29 +89,52 @@ impl Protocol {
     }
 
     /// Adds replica `replicas[index]` to `sim`.
-    pub fn add_replica(self, sim: &mut Sim<Msg>, index: usize, replicas: &[NodeId], bug: bool) -> NodeId {
+    pub fn add_replica(
+        self,
+        sim: &mut Sim<Msg>,
+        index: usize,
+        replicas: &[NodeId],
+        bug: bool,
+    ) -> NodeId {
         match self {
             Protocol::Eventual => {
-                let cfg = crate::eventual::Config { bug, ..Default::default() };
+                let cfg = crate::eventual::Config {
+                    bug,
+                    ..Default::default()
+                };
                 crate::eventual::add_replica(sim, index, replicas, &cfg)
             }
             Protocol::Causal => {
-                let cfg = crate::causal::Config { bug, ..Default::default() };
+                let cfg = crate::causal::Config {
+                    bug,
+                    ..Default::default()
+                };
                 crate::causal::add_replica(sim, index, replicas, &cfg)
             }
             Protocol::Sequential => {
-                let cfg = crate::sequential::Config { bug, ..Default::default() };
+                let cfg = crate::sequential::Config {
+                    bug,
+                    ..Default::default()
+                };
                 crate::sequential::add_replica(sim, index, replicas, &cfg)
             }
             Protocol::Linearizable => {
-                let cfg = crate::linearizable::Config { bug, ..Default::default() };
+                let cfg = crate::linearizable::Config {
+                    bug,
+                    ..Default::default()
+                };
                 crate::linearizable::add_replica(sim, index, replicas, &cfg)
             }
         }
     }
 
     /// A replica's local value of `key` (for final reads).
-    pub fn local_value(self, sim: &mut Sim<Msg>, node: NodeId, key: &Key) -> Result<Value, SimError> {
+    pub fn local_value(
+        self,
+        sim: &mut Sim<Msg>,
+        node: NodeId,
+        key: &Key,
+    ) -> Result<Value, SimError> {
         match self {
             Protocol::Eventual => crate::eventual::local_value(sim, node, key),
             Protocol::Causal => crate::causal::local_value(sim, node, key),
@@ -126,7 +158,10 @@ pub struct UnknownProtocol(pub String);
 impl FromStr for Protocol {
     type Err = UnknownProtocol;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Protocol::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| UnknownProtocol(s.to_string()))
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| UnknownProtocol(s.to_string()))
     }
 }
 
@@ -135,6 +170,9 @@ pub fn parse_bug(protocol: Protocol, bug: &str) -> Result<bool, String> {
     if bug == protocol.bug_name() {
         Ok(true)
     } else {
-        Err(format!("protocol {protocol} has no bug {bug:?} (its planted bug is {:?})", protocol.bug_name()))
+        Err(format!(
+            "protocol {protocol} has no bug {bug:?} (its planted bug is {:?})",
+            protocol.bug_name()
+        ))
     }
 }

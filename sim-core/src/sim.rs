@@ -650,7 +650,8 @@ impl<M: Payload> Sim<M> {
     /// True if `p` can no longer reach a live incarnation of its destination (counted as a drop).
     fn dead_letter(&mut self, p: &Packet<M>) -> bool {
         let n = &self.nodes[p.to.index()];
-        let dead = n.incarnation != p.incarnation || n.status == NodeStatus::Down || !n.host.running();
+        let dead =
+            n.incarnation != p.incarnation || n.status == NodeStatus::Down || !n.host.running();
         if dead {
             self.count_drop(p.from, p.to, DropCause::Crashed);
         }
@@ -690,7 +691,14 @@ impl<M: Payload> Sim<M> {
         self.counters.events += 1;
         self.counters.delivered += 1;
         let msg = &p.msg;
-        self.tracer.record(time, Kind::Deliver, Some(to), Some(from), stable_hash(msg), &|| format!("{msg:?}"));
+        self.tracer.record(
+            time,
+            Kind::Deliver,
+            Some(to),
+            Some(from),
+            stable_hash(msg),
+            &|| format!("{msg:?}"),
+        );
         let d = Deliver { from, msg: p.msg };
         if self.run_host(to, "message", move |h| h.deliver(d)).is_ok() {
             self.after_handler();

@@ -34,7 +34,7 @@ use super::{CheckError, CheckOptions, OpRef};
 use crate::op::{Key, KvHistory, Op, Ret, Value};
 
 /// A read of one key on one replica after the heal and quiet period.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FinalRead {
     /// The replica.
     pub node: NodeId,
