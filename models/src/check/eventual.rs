@@ -27,7 +27,7 @@
 
 use std::collections::BTreeMap;
 
-use sim_core::history::Outcome;
+use sim_core::history::{Operation, Outcome};
 use sim_core::NodeId;
 
 use super::{CheckError, CheckOptions, OpRef};
@@ -64,8 +64,15 @@ pub struct EventualReport {
     pub thin_air_reads: Vec<OpRef>,
     /// Final values never written: (replica, key, value).
     pub thin_air_finals: Vec<(NodeId, Key, Value)>,
-    /// Acknowledged writes overwritten, in the final state, by a write that real-time preceded them.
+    /// Acknowledged writes lost for certain: the final value comes from a write that happened
+    /// before them (through session order and reads-from), or no write survived at all. A
+    /// convergent merge rule must never do this.
     pub lost_writes: Vec<OpRef>,
+    /// Acknowledged writes overwritten, in the final state, by a write that merely real-time
+    /// preceded them (concurrent in causal terms, e.g. on two sides of a partition). Allowed by
+    /// eventual consistency — a last-writer-wins register keeps one of concurrent writes — but
+    /// shown, since users of LWW stores lose these (skewed clocks make more of them).
+    pub superseded_concurrent: Vec<OpRef>,
     /// Reads that returned a value already superseded by an acknowledged later write (allowed).
     pub stale_reads: Vec<OpRef>,
     /// Acknowledged writes.
@@ -102,6 +109,7 @@ pub fn check_eventual(
         thin_air_reads: Vec::new(),
         thin_air_finals: Vec::new(),
         lost_writes: Vec::new(),
+        superseded_concurrent: Vec::new(),
         stale_reads: Vec::new(),
         acknowledged_writes: 0,
     };
@@ -156,7 +164,9 @@ pub fn check_eventual(
         }
     }
     // Lost writes, judged against each replica's final value (all equal when converged).
+    let hb = HappensBefore::new(&ops, &writer);
     let mut lost: BTreeMap<usize, ()> = BTreeMap::new();
+    let mut concurrent: BTreeMap<usize, ()> = BTreeMap::new();
     for (key, ws) in &acked {
         let fin: Vec<&Value> = match finals.get(key) {
             Some(v) => v.iter().map(|(_, v)| *v).collect(),
@@ -164,22 +174,72 @@ pub fn check_eventual(
         };
         for fv in fin {
             let sources = writer.get(&(*key, fv)).cloned().unwrap_or_default();
+            if sources.is_empty() {
+                // The final value is the initial one (or thin air): every acked write vanished.
+                lost.extend(ws.iter().map(|&w| (w, ())));
+                continue;
+            }
+            let after = hb.descendants(&sources);
             for &wp in ws {
-                let is_lost = if sources.is_empty() {
-                    true // final value is the initial one (or thin air): every acked write lost
-                } else {
-                    sources.iter().all(|&w| w != wp && supersedes(wp, w))
-                };
-                if is_lost {
+                if sources.contains(&wp) {
+                    continue;
+                }
+                if after[wp] {
                     lost.insert(wp, ());
+                } else if sources.iter().all(|&w| supersedes(wp, w)) {
+                    concurrent.insert(wp, ());
                 }
             }
         }
     }
+    for w in lost.keys() {
+        concurrent.remove(w);
+    }
     report.lost_writes = lost.keys().map(|&i| OpRef::new(i, &ops[i])).collect();
+    report.superseded_concurrent = concurrent.keys().map(|&i| OpRef::new(i, &ops[i])).collect();
     report.valid = report.divergent.is_empty()
         && report.thin_air_reads.is_empty()
         && report.thin_air_finals.is_empty()
         && report.lost_writes.is_empty();
     Ok(report)
+}
+
+/// Happens-before between operations as a history shows it: session (process) order and
+/// reads-from (a read depends on the writes of the value it returned).
+struct HappensBefore {
+    next: Vec<Vec<usize>>,
+}
+
+impl HappensBefore {
+    fn new(ops: &[Operation<Op, Ret>], writer: &BTreeMap<(&Key, &Value), Vec<usize>>) -> Self {
+        let mut next: Vec<Vec<usize>> = vec![Vec::new(); ops.len()];
+        let mut last: BTreeMap<u64, usize> = BTreeMap::new();
+        for (i, o) in ops.iter().enumerate() {
+            if let Some(&p) = last.get(&o.process) {
+                next[p].push(i);
+            }
+            last.insert(o.process, i);
+            if let (Op::Read { key }, Outcome::Ok(Ret::Value(v))) = (&o.op, &o.outcome) {
+                for &w in writer.get(&(key, v)).map(Vec::as_slice).unwrap_or_default() {
+                    next[w].push(i);
+                }
+            }
+        }
+        HappensBefore { next }
+    }
+
+    /// Operations that `from` happen before (excluding `from` itself unless reachable).
+    fn descendants(&self, from: &[usize]) -> Vec<bool> {
+        let mut seen = vec![false; self.next.len()];
+        let mut stack: Vec<usize> = from
+            .iter()
+            .flat_map(|&f| self.next[f].iter().copied())
+            .collect();
+        while let Some(i) = stack.pop() {
+            if !std::mem::replace(&mut seen[i], true) {
+                stack.extend(self.next[i].iter().copied());
+            }
+        }
+        seen
+    }
 }
