@@ -188,6 +188,11 @@ impl Experiment {
         Ok(())
     }
 
+    /// The initial value of every key (the protocols start empty: nil).
+    pub fn workload_init(&self) -> crate::op::Value {
+        crate::op::Value::Nil
+    }
+
     /// The replica ids: `n0..n{replicas}`.
     pub fn replica_ids(&self) -> Vec<NodeId> {
         (0..self.replicas).map(NodeId).collect()

@@ -13,6 +13,7 @@ pub mod causal;
 pub mod check;
 pub mod client;
 pub mod cluster;
+pub mod evaluate;
 pub mod eventual;
 pub mod kv;
 pub mod linearizable;

@@ -1,0 +1,286 @@
+//! Judging one experiment run: availability per side of the partition, latency, and a verdict
+//! from every consistency checker.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sim_core::TraceHash;
+
+use crate::check::availability::{availability, ClientGroup, Counts, Stats, Window};
+use crate::check::causal::check_causal;
+use crate::check::eventual::check_eventual;
+use crate::check::{check_linearizable, check_sequential, Budget, CheckOptions, Verdict};
+use crate::cluster::{Experiment, Outcome, Side};
+
+/// A consistency model the runs are checked against, strongest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Model {
+    /// Linearizability (per key; P-compositional).
+    Linearizable,
+    /// Sequential consistency (whole history).
+    Sequential,
+    /// Causal consistency (CC, bad patterns).
+    Causal,
+    /// Eventual consistency (convergence, no thin air, no definite lost writes).
+    Eventual,
+}
+
+impl Model {
+    /// All four, strongest first.
+    pub const ALL: [Model; 4] = [Model::Linearizable, Model::Sequential, Model::Causal, Model::Eventual];
+
+    /// The model's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::Linearizable => "linearizable",
+            Model::Sequential => "sequential",
+            Model::Causal => "causal",
+            Model::Eventual => "eventual",
+        }
+    }
+
+    /// The model a protocol promises.
+    pub fn of(protocol: crate::protocol::Protocol) -> Model {
+        use crate::protocol::Protocol as P;
+        match protocol {
+            P::Eventual => Model::Eventual,
+            P::Causal => Model::Causal,
+            P::Sequential => Model::Sequential,
+            P::Linearizable => Model::Linearizable,
+        }
+    }
+
+    /// True if every history of `self` is also a history of `weaker`.
+    pub fn implies(self, weaker: Model) -> bool {
+        self <= weaker
+    }
+}
+
+impl fmt::Display for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A checker's answer for one run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "verdict", content = "detail")]
+pub enum Check {
+    /// The history satisfies the model.
+    Pass,
+    /// It does not; what was found.
+    Fail(String),
+    /// The checker could not decide within its budget (or could not read the history).
+    Unknown(String),
+}
+
+/// ok / total of one kind of operation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ratio {
+    /// Operations that completed ok.
+    pub ok: usize,
+    /// Operations invoked.
+    pub total: usize,
+}
+
+impl Ratio {
+    fn of(c: &Counts) -> Ratio {
+        Ratio { ok: c.ok, total: c.total() }
+    }
+
+    /// ok / total (1 when nothing was invoked).
+    pub fn fraction(&self) -> f64 {
+        if self.total == 0 {
+            1.0
+        } else {
+            self.ok as f64 / self.total as f64
+        }
+    }
+
+    /// Adds another ratio's counts.
+    pub fn add(&mut self, o: Ratio) {
+        self.ok += o.ok;
+        self.total += o.total;
+    }
+}
+
+/// Availability of reads and writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReadWrite {
+    /// Reads.
+    pub read: Ratio,
+    /// Writes (and cas).
+    pub write: Ratio,
+}
+
+impl ReadWrite {
+    fn of(s: &Stats) -> ReadWrite {
+        ReadWrite { read: Ratio::of(&s.reads), write: Ratio::of(&s.writes) }
+    }
+
+    /// Adds another's counts.
+    pub fn add(&mut self, o: &ReadWrite) {
+        self.read.add(o.read);
+        self.write.add(o.write);
+    }
+}
+
+/// Everything said about one run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// The seed.
+    pub seed: u64,
+    /// The run's trace hash.
+    pub trace_hash: TraceHash,
+    /// Availability during the fault phase, per side (operations invoked in the window).
+    pub during_faults: BTreeMap<Side, ReadWrite>,
+    /// Availability over the whole run.
+    pub overall: ReadWrite,
+    /// Latencies of ok operations, in ms: (p50, p99, max).
+    pub latency_ms: (f64, f64, f64),
+    /// Every latency sample count behind `latency_ms`.
+    pub latency_samples: usize,
+    /// One verdict per model.
+    pub checks: BTreeMap<Model, Check>,
+    /// Acknowledged writes a last-writer-wins merge dropped for a concurrent, real-time-earlier
+    /// write (allowed by eventual consistency, but lost to the user).
+    pub superseded_writes: usize,
+    /// The run's error (actor panic), if it ended early.
+    pub error: Option<String>,
+}
+
+impl Evaluation {
+    /// The first problem with `model`: the run's error, or the checker's failure.
+    pub fn violation(&self, model: Model) -> Option<String> {
+        if let Some(e) = &self.error {
+            return Some(format!("run error: {e}"));
+        }
+        match self.checks.get(&model) {
+            Some(Check::Fail(why)) => Some(format!("{model}: {why}")),
+            _ => None,
+        }
+    }
+}
+
+/// How much checking to do.
+#[derive(Clone, Debug)]
+pub struct EvalOptions {
+    /// Models to check (others are left out of [`Evaluation::checks`]).
+    pub models: Vec<Model>,
+    /// Budget for each search-based checker (linearizable, sequential).
+    pub budget: Budget,
+    /// Threads for the linearizability checker's independent keys (1: keep seeds parallel
+    /// instead).
+    pub parallelism: usize,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            models: Model::ALL.to_vec(),
+            budget: Budget { time: Some(Duration::from_secs(10)), steps: None },
+            parallelism: 1,
+        }
+    }
+}
+
+fn dur_ms(d: Option<Duration>) -> f64 {
+    d.map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+fn verdict(v: Result<Verdict, crate::check::CheckError>) -> Check {
+    match v {
+        Ok(Verdict::Valid { .. }) => Check::Pass,
+        Ok(Verdict::Invalid(c)) => Check::Fail(c.to_string()),
+        Ok(Verdict::Unknown { reason }) => Check::Unknown(reason),
+        Err(e) => Check::Unknown(e.to_string()),
+    }
+}
+
+/// Evaluates one run of `exp`.
+pub fn evaluate(exp: &Experiment, out: &Outcome, opts: &EvalOptions) -> Evaluation {
+    let side_group = |side: Side| ClientGroup {
+        name: format!("{side:?}"),
+        nodes: out
+            .sides
+            .iter()
+            .filter(|(n, s)| **s == side && !out.replicas.contains(n))
+            .map(|(n, _)| *n)
+            .collect(),
+    };
+    let groups = [side_group(Side::Majority), side_group(Side::Minority)];
+    let window = Window { name: "faults".into(), start: out.fault_window.0, end: out.fault_window.1 };
+    let report = availability(&out.history, &groups, &[window]);
+    let mut during_faults = BTreeMap::new();
+    for (_, g, stats) in &report.window_groups {
+        let side = if *g == groups[0].name { Side::Majority } else { Side::Minority };
+        during_faults.insert(side, ReadWrite::of(stats));
+    }
+    let copts = CheckOptions {
+        init: exp.workload_init(),
+        budget: opts.budget.clone(),
+        parallelism: opts.parallelism,
+        ..CheckOptions::default()
+    };
+    let mut checks = BTreeMap::new();
+    let mut superseded = 0;
+    for &m in &opts.models {
+        let c = match m {
+            Model::Linearizable => verdict(check_linearizable(&out.history, &copts)),
+            Model::Sequential => verdict(check_sequential(&out.history, &copts)),
+            Model::Causal => match check_causal(&out.history, &copts) {
+                Ok(r) if r.cc => Check::Pass,
+                Ok(r) => Check::Fail(
+                    r.anomalies.iter().map(|a| a.to_string()).collect::<Vec<_>>().join("; "),
+                ),
+                Err(e) => Check::Unknown(e.to_string()),
+            },
+            Model::Eventual => match check_eventual(&out.history, &out.final_reads, &copts) {
+                Ok(r) => {
+                    superseded = r.superseded_concurrent.len();
+                    if r.valid {
+                        Check::Pass
+                    } else {
+                        Check::Fail(eventual_summary(&r))
+                    }
+                }
+                Err(e) => Check::Unknown(e.to_string()),
+            },
+        };
+        checks.insert(m, c);
+    }
+    let lat = &report.overall.latency;
+    Evaluation {
+        seed: out.summary.seed,
+        trace_hash: out.summary.trace_hash,
+        during_faults,
+        overall: ReadWrite::of(&report.overall),
+        latency_ms: (dur_ms(lat.p50), dur_ms(lat.p99), dur_ms(lat.max)),
+        latency_samples: report.overall.all.ok,
+        checks,
+        superseded_writes: superseded,
+        error: out.error.clone(),
+    }
+}
+
+fn eventual_summary(r: &crate::check::eventual::EventualReport) -> String {
+    let mut parts = Vec::new();
+    if !r.divergent.is_empty() {
+        let d = &r.divergent[0];
+        let vals: Vec<String> = d.values.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        parts.push(format!("{} keys diverged after the heal (key {}: {})", r.divergent.len(), d.key, vals.join(", ")));
+    }
+    if !r.thin_air_reads.is_empty() {
+        parts.push(format!("{} reads of values never written (first: {})", r.thin_air_reads.len(), r.thin_air_reads[0]));
+    }
+    if !r.thin_air_finals.is_empty() {
+        parts.push(format!("{} final values never written", r.thin_air_finals.len()));
+    }
+    if !r.lost_writes.is_empty() {
+        parts.push(format!("{} acknowledged writes lost (first: {})", r.lost_writes.len(), r.lost_writes[0]));
+    }
+    parts.join("; ")
+}
