@@ -5,6 +5,7 @@
 
 pub mod harness;
 pub mod live;
+pub mod shrink;
 
 pub use models;
 pub use sim_core;

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "actsim",
     version,
-    about = "Deterministic simulation testing of distributed protocols"
+    about = "Deterministic simulation testing of distributed protocols written as actix actors"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -15,13 +15,29 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The consistency x availability table: every protocol under a partition, over many seeds.
+    Cap(actsim::cli::cap::CapArgs),
+    /// Run one simulation: availability, checker verdicts, trace hash.
+    Run(actsim::cli::run::RunArgs),
+    /// Run many seeds of one protocol and report the failing ones with how to reproduce them.
+    Sweep(actsim::cli::sweep::SweepArgs),
+    /// Minimise a failing run (faults, workload length) into a replayable file.
+    Shrink(actsim::cli::shrink::ShrinkArgs),
+    /// Run a file written by `shrink`.
+    Replay(actsim::cli::shrink::ReplayArgs),
     /// Check history files for a consistency model.
     Check(actsim::cli::check::CheckArgs),
 }
 
 fn main() {
+    sim_core::log::init();
     let cli = Cli::parse();
     let code = match &cli.command {
+        Command::Cap(args) => actsim::cli::cap::run(args),
+        Command::Run(args) => actsim::cli::run::run(args),
+        Command::Sweep(args) => actsim::cli::sweep::run(args),
+        Command::Shrink(args) => actsim::cli::shrink::run(args),
+        Command::Replay(args) => actsim::cli::shrink::replay(args),
         Command::Check(args) => actsim::cli::check::run(args),
     };
     std::process::exit(code);

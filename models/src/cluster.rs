@@ -152,6 +152,9 @@ pub struct Outcome {
     pub replicas: Vec<NodeId>,
     /// If the run ended in an error (an actor panic), what it was: results up to then are kept.
     pub error: Option<String>,
+    /// Every event's hash, if the simulation was asked to keep them.
+    #[serde(skip)]
+    pub event_hashes: Option<Vec<u64>>,
 }
 
 /// An experiment that cannot run as configured.
@@ -304,14 +307,26 @@ impl Experiment {
         seed: u64,
         trace: Option<Box<dyn Write>>,
     ) -> Result<Cluster, ExperimentError> {
+        self.build_with(seed, |sim| {
+            if let Some(w) = trace {
+                sim.set_trace_writer(w);
+            }
+        })
+    }
+
+    /// [`Experiment::build`] with a hook that configures the simulation before any node is
+    /// added (trace writer, per-event hashes, event limit).
+    pub fn build_with(
+        &self,
+        seed: u64,
+        configure: impl FnOnce(&mut Sim<Msg>),
+    ) -> Result<Cluster, ExperimentError> {
         self.validate()?;
         let replicas = self.replica_ids();
         let nodes = (self.replicas + self.replicas * self.clients_per_replica) as usize;
         let net = FaultyNetwork::new(NetConfig::new(nodes).with_default(self.link.clone()))?;
         let mut sim: Sim<Msg> = Sim::with_network(seed, net);
-        if let Some(w) = trace {
-            sim.set_trace_writer(w);
-        }
+        configure(&mut sim);
         for i in 0..replicas.len() {
             self.protocol.add_replica(&mut sim, i, &replicas, self.bug);
         }
@@ -332,7 +347,20 @@ impl Experiment {
         seed: u64,
         trace: Option<Box<dyn Write>>,
     ) -> Result<Outcome, ExperimentError> {
-        let mut cluster = self.build(seed, trace)?;
+        self.run_with(seed, |sim| {
+            if let Some(w) = trace {
+                sim.set_trace_writer(w);
+            }
+        })
+    }
+
+    /// [`Experiment::run`] with a hook that configures the simulation first.
+    pub fn run_with(
+        &self,
+        seed: u64,
+        configure: impl FnOnce(&mut Sim<Msg>),
+    ) -> Result<Outcome, ExperimentError> {
+        let mut cluster = self.build_with(seed, configure)?;
         for c in 0..self.replicas * self.clients_per_replica {
             let cfg = self.client_config(c);
             let rec = cluster.history.clone();
@@ -400,6 +428,7 @@ impl Cluster {
             sides: exp.sides(),
             fault_window: (SimTime::ZERO + exp.healthy, exp.fault_end()),
             final_time,
+            event_hashes: self.sim.event_hashes().map(<[u64]>::to_vec),
             replicas: self.replicas,
             error,
         })

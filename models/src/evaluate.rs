@@ -30,7 +30,12 @@ pub enum Model {
 
 impl Model {
     /// All four, strongest first.
-    pub const ALL: [Model; 4] = [Model::Linearizable, Model::Sequential, Model::Causal, Model::Eventual];
+    pub const ALL: [Model; 4] = [
+        Model::Linearizable,
+        Model::Sequential,
+        Model::Causal,
+        Model::Eventual,
+    ];
 
     /// The model's name.
     pub fn name(self) -> &'static str {
@@ -88,7 +93,10 @@ pub struct Ratio {
 
 impl Ratio {
     fn of(c: &Counts) -> Ratio {
-        Ratio { ok: c.ok, total: c.total() }
+        Ratio {
+            ok: c.ok,
+            total: c.total(),
+        }
     }
 
     /// ok / total (1 when nothing was invoked).
@@ -118,7 +126,10 @@ pub struct ReadWrite {
 
 impl ReadWrite {
     fn of(s: &Stats) -> ReadWrite {
-        ReadWrite { read: Ratio::of(&s.reads), write: Ratio::of(&s.writes) }
+        ReadWrite {
+            read: Ratio::of(&s.reads),
+            write: Ratio::of(&s.writes),
+        }
     }
 
     /// Adds another's counts.
@@ -181,7 +192,10 @@ impl Default for EvalOptions {
     fn default() -> Self {
         EvalOptions {
             models: Model::ALL.to_vec(),
-            budget: Budget { time: Some(Duration::from_secs(10)), steps: None },
+            budget: Budget {
+                time: Some(Duration::from_secs(10)),
+                steps: None,
+            },
             parallelism: 1,
         }
     }
@@ -212,11 +226,19 @@ pub fn evaluate(exp: &Experiment, out: &Outcome, opts: &EvalOptions) -> Evaluati
             .collect(),
     };
     let groups = [side_group(Side::Majority), side_group(Side::Minority)];
-    let window = Window { name: "faults".into(), start: out.fault_window.0, end: out.fault_window.1 };
+    let window = Window {
+        name: "faults".into(),
+        start: out.fault_window.0,
+        end: out.fault_window.1,
+    };
     let report = availability(&out.history, &groups, &[window]);
     let mut during_faults = BTreeMap::new();
     for (_, g, stats) in &report.window_groups {
-        let side = if *g == groups[0].name { Side::Majority } else { Side::Minority };
+        let side = if *g == groups[0].name {
+            Side::Majority
+        } else {
+            Side::Minority
+        };
         during_faults.insert(side, ReadWrite::of(stats));
     }
     let copts = CheckOptions {
@@ -234,7 +256,11 @@ pub fn evaluate(exp: &Experiment, out: &Outcome, opts: &EvalOptions) -> Evaluati
             Model::Causal => match check_causal(&out.history, &copts) {
                 Ok(r) if r.cc => Check::Pass,
                 Ok(r) => Check::Fail(
-                    r.anomalies.iter().map(|a| a.to_string()).collect::<Vec<_>>().join("; "),
+                    r.anomalies
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; "),
                 ),
                 Err(e) => Check::Unknown(e.to_string()),
             },
@@ -271,16 +297,32 @@ fn eventual_summary(r: &crate::check::eventual::EventualReport) -> String {
     if !r.divergent.is_empty() {
         let d = &r.divergent[0];
         let vals: Vec<String> = d.values.iter().map(|(n, v)| format!("{n}={v}")).collect();
-        parts.push(format!("{} keys diverged after the heal (key {}: {})", r.divergent.len(), d.key, vals.join(", ")));
+        parts.push(format!(
+            "{} keys diverged after the heal (key {}: {})",
+            r.divergent.len(),
+            d.key,
+            vals.join(", ")
+        ));
     }
     if !r.thin_air_reads.is_empty() {
-        parts.push(format!("{} reads of values never written (first: {})", r.thin_air_reads.len(), r.thin_air_reads[0]));
+        parts.push(format!(
+            "{} reads of values never written (first: {})",
+            r.thin_air_reads.len(),
+            r.thin_air_reads[0]
+        ));
     }
     if !r.thin_air_finals.is_empty() {
-        parts.push(format!("{} final values never written", r.thin_air_finals.len()));
+        parts.push(format!(
+            "{} final values never written",
+            r.thin_air_finals.len()
+        ));
     }
     if !r.lost_writes.is_empty() {
-        parts.push(format!("{} acknowledged writes lost (first: {})", r.lost_writes.len(), r.lost_writes[0]));
+        parts.push(format!(
+            "{} acknowledged writes lost (first: {})",
+            r.lost_writes.len(),
+            r.lost_writes[0]
+        ));
     }
     parts.join("; ")
 }

@@ -149,8 +149,8 @@ impl Links {
     /// True if `from -> to` is in the set.
     pub fn contains(&self, from: NodeId, to: NodeId) -> bool {
         from != to
-            && self.from.as_ref().map_or(true, |s| s.contains(&from))
-            && self.to.as_ref().map_or(true, |s| s.contains(&to))
+            && self.from.as_ref().is_none_or(|s| s.contains(&from))
+            && self.to.as_ref().is_none_or(|s| s.contains(&to))
     }
 
     /// Checks that every named node exists.

@@ -70,7 +70,7 @@ impl Timeline {
 
     /// True if a message sent by `from` at `t` could reach `to` directly.
     pub fn can_reach_at(&self, t: SimTime, from: NodeId, to: NodeId) -> bool {
-        from == to || self.cut_at(t).map_or(true, |p| !p.is_blocked(from, to))
+        from == to || self.cut_at(t).is_none_or(|p| !p.is_blocked(from, to))
     }
 
     /// Every node `from` could reach at `t` (itself included).

@@ -64,7 +64,12 @@ pub struct ExperimentArgs {
 impl ExperimentArgs {
     /// The experiment for `protocol` with these settings.
     pub fn experiment(&self, protocol: Protocol, bug: bool, nemesis: Nemesis) -> Experiment {
-        let mut e = Experiment { protocol, bug, nemesis, ..Experiment::default() };
+        let mut e = Experiment {
+            protocol,
+            bug,
+            nemesis,
+            ..Experiment::default()
+        };
         e.replicas = self.replicas;
         e.clients_per_replica = self.clients_per_replica;
         e.minority = self.minority;
@@ -83,7 +88,8 @@ impl ExperimentArgs {
     /// The flags that differ from the defaults, as they would be typed (for reproduce lines).
     pub fn non_default_flags(&self) -> String {
         let d = <ExperimentArgs as clap::FromArgMatches>::from_arg_matches(
-            &<ExperimentArgs as clap::Args>::augment_args(clap::Command::new("x")).get_matches_from(["x"]),
+            &<ExperimentArgs as clap::Args>::augment_args(clap::Command::new("x"))
+                .get_matches_from(["x"]),
         )
         .ok();
         let Some(d) = d else { return String::new() };
@@ -93,18 +99,58 @@ impl ExperimentArgs {
                 out.push_str(&format!(" --{name} {a}"));
             }
         };
-        flag("replicas", self.replicas.to_string(), d.replicas.to_string());
-        flag("clients-per-replica", self.clients_per_replica.to_string(), d.clients_per_replica.to_string());
-        flag("minority", self.minority.to_string(), d.minority.to_string());
+        flag(
+            "replicas",
+            self.replicas.to_string(),
+            d.replicas.to_string(),
+        );
+        flag(
+            "clients-per-replica",
+            self.clients_per_replica.to_string(),
+            d.clients_per_replica.to_string(),
+        );
+        flag(
+            "minority",
+            self.minority.to_string(),
+            d.minority.to_string(),
+        );
         flag("keys", self.keys.to_string(), d.keys.to_string());
-        flag("read-fraction", self.read_fraction.to_string(), d.read_fraction.to_string());
-        flag("cas-fraction", self.cas_fraction.to_string(), d.cas_fraction.to_string());
-        flag("healthy-ms", self.healthy_ms.to_string(), d.healthy_ms.to_string());
-        flag("faulty-ms", self.faulty_ms.to_string(), d.faulty_ms.to_string());
-        flag("quiet-ms", self.quiet_ms.to_string(), d.quiet_ms.to_string());
-        flag("timeout-ms", self.timeout_ms.to_string(), d.timeout_ms.to_string());
+        flag(
+            "read-fraction",
+            self.read_fraction.to_string(),
+            d.read_fraction.to_string(),
+        );
+        flag(
+            "cas-fraction",
+            self.cas_fraction.to_string(),
+            d.cas_fraction.to_string(),
+        );
+        flag(
+            "healthy-ms",
+            self.healthy_ms.to_string(),
+            d.healthy_ms.to_string(),
+        );
+        flag(
+            "faulty-ms",
+            self.faulty_ms.to_string(),
+            d.faulty_ms.to_string(),
+        );
+        flag(
+            "quiet-ms",
+            self.quiet_ms.to_string(),
+            d.quiet_ms.to_string(),
+        );
+        flag(
+            "timeout-ms",
+            self.timeout_ms.to_string(),
+            d.timeout_ms.to_string(),
+        );
         flag("loss", self.loss.to_string(), d.loss.to_string());
-        flag("duplicate", self.duplicate.to_string(), d.duplicate.to_string());
+        flag(
+            "duplicate",
+            self.duplicate.to_string(),
+            d.duplicate.to_string(),
+        );
         out
     }
 }
@@ -142,8 +188,80 @@ pub fn trace_writer(path: &Option<PathBuf>) -> Result<Option<Box<dyn std::io::Wr
     match path {
         None => Ok(None),
         Some(p) => {
-            let f = std::fs::File::create(p).map_err(|e| format!("cannot create trace file {}: {e}", p.display()))?;
+            let f = std::fs::File::create(p)
+                .map_err(|e| format!("cannot create trace file {}: {e}", p.display()))?;
             Ok(Some(Box::new(std::io::BufWriter::new(f))))
         }
     }
+}
+
+/// Runs one seed of an experiment and evaluates it.
+pub fn run_and_evaluate(
+    exp: &Experiment,
+    seed: u64,
+    trace: Option<Box<dyn std::io::Write>>,
+    eval: &models::evaluate::EvalOptions,
+) -> Result<(models::cluster::Outcome, models::evaluate::Evaluation), String> {
+    run_and_evaluate_with(
+        exp,
+        seed,
+        &crate::harness::RunOptions::default(),
+        trace,
+        eval,
+    )
+}
+
+/// [`run_and_evaluate`] honouring the seed runner's options (trace file, per-event hashes).
+pub fn run_and_evaluate_with(
+    exp: &Experiment,
+    seed: u64,
+    opts: &crate::harness::RunOptions,
+    trace: Option<Box<dyn std::io::Write>>,
+    eval: &models::evaluate::EvalOptions,
+) -> Result<(models::cluster::Outcome, models::evaluate::Evaluation), String> {
+    let mut attach_err = None;
+    let out = exp
+        .run_with(seed, |sim| {
+            if let Some(w) = trace {
+                sim.set_trace_writer(w);
+            }
+            if let Err(e) = opts.attach(sim) {
+                attach_err = Some(e.to_string());
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    if let Some(e) = attach_err {
+        return Err(format!("trace: {e}"));
+    }
+    let ev = models::evaluate::evaluate(exp, &out, eval);
+    Ok((out, ev))
+}
+
+/// Checker options for a budget in milliseconds.
+pub fn eval_options(budget_ms: u64) -> models::evaluate::EvalOptions {
+    models::evaluate::EvalOptions {
+        budget: models::check::Budget {
+            time: Some(Duration::from_millis(budget_ms)),
+            steps: None,
+        },
+        ..Default::default()
+    }
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+pub fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix:>12} [{bar:30}] {pos}/{len} {msg} ({elapsed})",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    pb.set_style(style);
+    pb.set_prefix(what.to_string());
+    pb
+}
+
+/// Default parallelism: every core.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

@@ -1,3 +1,8 @@
 //! The `actsim` command-line subcommands.
 
+pub mod cap;
 pub mod check;
+pub mod common;
+pub mod run;
+pub mod shrink;
+pub mod sweep;

@@ -427,7 +427,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Raft<E> {
     }
 
     fn majority(&self) -> usize {
-        (self.peers.len() + 1) / 2 + 1
+        self.peers.len().div_ceil(2) + 1
     }
 
     fn send(&self, to: NodeId, m: Message) {

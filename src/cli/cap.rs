@@ -1,0 +1,417 @@
+//! `actsim cap`: the consistency x availability table, measured under a partition.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use clap::Args;
+use models::cluster::{Experiment, Nemesis, Side};
+use models::evaluate::{Check, Evaluation, Model, ReadWrite};
+use models::protocol::Protocol;
+use serde::Serialize;
+
+use super::common::{default_jobs, eval_options, progress, run_and_evaluate, ExperimentArgs};
+use crate::harness::{Runner, SeedOutcome};
+
+/// Arguments of `actsim cap`.
+#[derive(Clone, Debug, Args)]
+pub struct CapArgs {
+    /// Seeds per protocol (seeds 0..N).
+    #[arg(long, default_value_t = 20)]
+    pub seeds: u64,
+    /// Parallel jobs (default: every core).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Print one JSON document instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Protocols to run (repeatable; default: all four).
+    #[arg(long = "protocol", value_parser = parse_protocol)]
+    pub protocols: Vec<Protocol>,
+    /// Time budget of each search-based check, ms (a check over budget is "unknown").
+    #[arg(long, default_value_t = 10_000)]
+    pub budget_ms: u64,
+    #[command(flatten)]
+    pub exp: ExperimentArgs,
+}
+
+pub(crate) fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    s.parse()
+        .map_err(|e: models::protocol::UnknownProtocol| e.to_string())
+}
+
+/// Per-model tally over seeds.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Tally {
+    /// Seeds where the model held.
+    pub passed: usize,
+    /// Seeds where it did not.
+    pub failed: usize,
+    /// Seeds the checker could not decide.
+    pub unknown: usize,
+    /// The first failing seed.
+    pub first_failing_seed: Option<u64>,
+    /// What failed on that seed (first line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_violation: Option<String>,
+    /// The command that reproduces the first failing seed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reproduce: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct Frac {
+    read: f64,
+    write: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct Row {
+    protocol: Protocol,
+    seeds: usize,
+    availability: BTreeMap<&'static str, Frac>,
+    latency_ms: BTreeMap<&'static str, f64>,
+    checks: BTreeMap<Model, Tally>,
+    theory: &'static str,
+    agrees: bool,
+    disagreements: Vec<String>,
+    superseded_writes: usize,
+    errors: Vec<String>,
+}
+
+/// What theory predicts for a protocol: (description, [min, max] ok-fraction for
+/// majority read, majority write, minority read, minority write).
+fn prediction(p: Protocol) -> (&'static str, [(f64, f64); 4]) {
+    match p {
+        Protocol::Eventual => (
+            "totally available (HAT): reads and writes on both sides",
+            [(0.99, 1.0); 4],
+        ),
+        Protocol::Causal => (
+            "sticky available: reads and writes on both sides",
+            [(0.99, 1.0); 4],
+        ),
+        Protocol::Sequential => (
+            "minority serves stale reads, cannot write",
+            [(0.95, 1.0), (0.95, 1.0), (0.99, 1.0), (0.0, 0.05)],
+        ),
+        Protocol::Linearizable => (
+            "unavailable on the minority (CP)",
+            [(0.9, 1.0), (0.9, 1.0), (0.0, 0.05), (0.0, 0.05)],
+        ),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn row(p: Protocol, evals: &[Evaluation], reproduce: &dyn Fn(Protocol, u64) -> String) -> Row {
+    let mut sides: BTreeMap<Side, ReadWrite> = BTreeMap::new();
+    for e in evals {
+        for (s, rw) in &e.during_faults {
+            sides.entry(*s).or_default().add(rw);
+        }
+    }
+    let frac = |s: Side| {
+        let rw = sides.get(&s).copied().unwrap_or_default();
+        Frac {
+            read: rw.read.fraction(),
+            write: rw.write.fraction(),
+        }
+    };
+    let (maj, min) = (frac(Side::Majority), frac(Side::Minority));
+    let (theory, bounds) = prediction(p);
+    let measured = [
+        ("majority read", maj.read),
+        ("majority write", maj.write),
+        ("minority read", min.read),
+        ("minority write", min.write),
+    ];
+    let disagreements: Vec<String> = measured
+        .iter()
+        .zip(bounds)
+        .filter(|((_, v), (lo, hi))| v < lo || v > hi)
+        .map(|((name, v), (lo, hi))| format!("{name} {v:.2} outside [{lo:.2}, {hi:.2}]"))
+        .collect();
+    let mut checks: BTreeMap<Model, Tally> = BTreeMap::new();
+    for e in evals {
+        for (m, c) in &e.checks {
+            let t = checks.entry(*m).or_default();
+            match c {
+                Check::Pass => t.passed += 1,
+                Check::Unknown(_) => t.unknown += 1,
+                Check::Fail(why) => {
+                    t.failed += 1;
+                    if t.first_failing_seed.is_none_or(|s| e.seed < s) {
+                        t.first_failing_seed = Some(e.seed);
+                        t.first_violation = why.lines().next().map(str::to_string);
+                        t.reproduce = Some(reproduce(p, e.seed));
+                    }
+                }
+            }
+        }
+    }
+    let mut availability = BTreeMap::new();
+    availability.insert("majority", maj);
+    availability.insert("minority", min);
+    let mut latency_ms = BTreeMap::new();
+    latency_ms.insert(
+        "p50",
+        median(evals.iter().map(|e| e.latency_ms.0).collect()),
+    );
+    latency_ms.insert(
+        "p99",
+        median(evals.iter().map(|e| e.latency_ms.1).collect()),
+    );
+    Row {
+        protocol: p,
+        seeds: evals.len(),
+        availability,
+        latency_ms,
+        checks,
+        theory,
+        agrees: disagreements.is_empty(),
+        disagreements,
+        superseded_writes: evals.iter().map(|e| e.superseded_writes).sum(),
+        errors: evals
+            .iter()
+            .filter_map(|e| e.error.as_ref().map(|x| format!("seed {}: {x}", e.seed)))
+            .collect(),
+    }
+}
+
+fn cell(t: Option<&Tally>) -> String {
+    match t {
+        None => "-".into(),
+        Some(t) if t.failed == 0 && t.unknown == 0 => format!("pass {}", t.passed),
+        Some(t) if t.failed == 0 && t.passed == 0 => format!("unknown {}", t.unknown),
+        Some(t) if t.failed == 0 => format!("pass {} ?{}", t.passed, t.unknown),
+        Some(t) => format!(
+            "FAIL {}/{} s{}",
+            t.failed,
+            t.passed + t.failed + t.unknown,
+            t.first_failing_seed.unwrap_or(0)
+        ),
+    }
+}
+
+/// Runs `actsim cap`; returns the exit code.
+pub fn run(args: &CapArgs) -> i32 {
+    let protocols = if args.protocols.is_empty() {
+        Protocol::ALL.to_vec()
+    } else {
+        args.protocols.clone()
+    };
+    let jobs = args.jobs.unwrap_or_else(default_jobs);
+    let eval = eval_options(args.budget_ms);
+    let flags = args.exp.non_default_flags();
+    let reproduce =
+        |p: Protocol, seed: u64| format!("actsim run --protocol {p} --seed {seed}{flags}");
+    let exps: Vec<Experiment> = protocols
+        .iter()
+        .map(|&p| args.exp.experiment(p, false, Nemesis::CapPartition))
+        .collect();
+    if let Some(e) = exps.iter().find_map(|e| e.validate().err()) {
+        eprintln!("actsim cap: {e}");
+        return 2;
+    }
+    let start = Instant::now();
+    let pb = progress(args.seeds * protocols.len() as u64, "cap");
+    let mut rows = Vec::new();
+    let mut simulated = 0.0;
+    for exp in &exps {
+        pb.set_message(exp.protocol.to_string());
+        let evals: Mutex<Vec<Evaluation>> = Mutex::new(Vec::new());
+        let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+        let pbc = pb.clone();
+        let report = Runner::new("cap")
+            .seeds(0..args.seeds)
+            .jobs(jobs)
+            .on_progress(move |_, _, _| pbc.inc(1))
+            .run(|seed, _| match run_and_evaluate(exp, seed, None, &eval) {
+                Ok((out, ev)) => {
+                    let o = SeedOutcome {
+                        seed,
+                        trace_hash: Some(ev.trace_hash),
+                        simulated_s: out.final_time.as_secs_f64(),
+                        events: out.summary.counters.events,
+                        ..Default::default()
+                    };
+                    if let Ok(mut v) = evals.lock() {
+                        v.push(ev);
+                    }
+                    o
+                }
+                Err(e) => {
+                    if let Ok(mut v) = errors.lock() {
+                        v.push(format!("seed {seed}: {e}"));
+                    }
+                    SeedOutcome {
+                        seed,
+                        violation: Some(e),
+                        ..Default::default()
+                    }
+                }
+            });
+        simulated += report.outcomes.iter().map(|o| o.simulated_s).sum::<f64>();
+        let mut evals = evals.into_inner().unwrap_or_else(|p| p.into_inner());
+        evals.sort_by_key(|e| e.seed);
+        let mut r = row(exp.protocol, &evals, &reproduce);
+        r.errors
+            .extend(errors.into_inner().unwrap_or_else(|p| p.into_inner()));
+        rows.push(r);
+    }
+    pb.finish_and_clear();
+    let elapsed = start.elapsed().as_secs_f64();
+    let exp = &exps[0];
+    if args.json {
+        let doc = serde_json::json!({
+            "seeds": args.seeds,
+            "replicas": exp.replicas,
+            "clients": exp.replicas * exp.clients_per_replica,
+            "elapsed_s": elapsed,
+            "simulated_s": simulated,
+            "simulated_per_wall_s": simulated / elapsed.max(1e-9),
+            "protocols": rows.iter().map(|r| (r.protocol.name(), r)).collect::<BTreeMap<_, _>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        print_table(args, exp, &rows, elapsed, simulated);
+    }
+    i32::from(rows.iter().any(|r| !r.errors.is_empty()))
+}
+
+fn print_table(args: &CapArgs, exp: &Experiment, rows: &[Row], elapsed: f64, simulated: f64) {
+    let sides = exp.sides();
+    let names = |side| {
+        sides
+            .iter()
+            .filter(|(n, s)| **s == side && n.0 < exp.replicas)
+            .map(|(n, _)| n.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    println!(
+        "actsim cap: {} replicas, {} clients, {} keys, {:.0}% reads; partition {{{}}} | {{{}}} from {:.1}s to {:.1}s, heal, {:.1}s quiet; {} seeds per protocol\n",
+        exp.replicas,
+        exp.replicas * exp.clients_per_replica,
+        exp.workload.keys,
+        exp.workload.read_fraction * 100.0,
+        names(Side::Majority),
+        names(Side::Minority),
+        exp.healthy.as_secs_f64(),
+        exp.fault_end().as_secs_f64(),
+        exp.quiet.as_secs_f64(),
+        args.seeds
+    );
+    println!(
+        "{:<13} {:>16} {:>16} {:>14}   {:<16} {:<16} {:<16} {:<16}",
+        "",
+        "majority",
+        "minority",
+        "latency ms",
+        "linearizable",
+        "sequential",
+        "causal",
+        "eventual"
+    );
+    println!(
+        "{:<13} {:>16} {:>16} {:>14}   {:<16} {:<16} {:<16} {:<16}",
+        "protocol", "read / write", "read / write", "p50 / p99", "", "", "", ""
+    );
+    for r in rows {
+        let a = |s: &str| {
+            r.availability
+                .get(s)
+                .map_or("-".into(), |f| format!("{:.2} / {:.2}", f.read, f.write))
+        };
+        println!(
+            "{:<13} {:>16} {:>16} {:>14}   {:<16} {:<16} {:<16} {:<16}",
+            r.protocol.name(),
+            a("majority"),
+            a("minority"),
+            format!("{:.1} / {:.1}", r.latency_ms["p50"], r.latency_ms["p99"]),
+            cell(r.checks.get(&Model::Linearizable)),
+            cell(r.checks.get(&Model::Sequential)),
+            cell(r.checks.get(&Model::Causal)),
+            cell(r.checks.get(&Model::Eventual)),
+        );
+    }
+    println!("\nReading against the theory (CAP; Bailis et al., Highly Available Transactions):");
+    for r in rows {
+        let verdict = if r.agrees {
+            "as measured".to_string()
+        } else {
+            format!("DISAGREES: {}", r.disagreements.join("; "))
+        };
+        println!("  {:<13} {} — {}", r.protocol.name(), r.theory, verdict);
+        let own = Model::of(r.protocol);
+        for (m, t) in &r.checks {
+            if t.failed > 0 && m.implies(own) && *m != own {
+                // A stronger model than promised failing is expected; only note the first seed.
+                continue;
+            }
+            if t.failed > 0 {
+                println!(
+                    "    {m} FAILED on {} seeds, unexpected for a {} protocol",
+                    t.failed,
+                    r.protocol.name()
+                );
+            }
+        }
+        if r.superseded_writes > 0 {
+            println!(
+                "    {} acknowledged writes were superseded by a concurrent, real-time-earlier write (allowed by {own}; lost to the user)",
+                r.superseded_writes
+            );
+        }
+        for e in &r.errors {
+            println!("    run error: {e}");
+        }
+    }
+    let fails: Vec<(&Row, &Model, &Tally)> = rows
+        .iter()
+        .flat_map(|r| {
+            r.checks
+                .iter()
+                .filter(|(_, t)| t.failed > 0)
+                .map(move |(m, t)| (r, m, t))
+        })
+        .collect();
+    if !fails.is_empty() {
+        println!("\nFirst failing seed of each check (a weaker protocol failing a stronger model is the point):");
+        for (r, m, t) in fails {
+            println!(
+                "  {:<13} {:<13} seed {}: {}\n      reproduce: {}",
+                r.protocol.name(),
+                m.name(),
+                t.first_failing_seed.unwrap_or(0),
+                t.first_violation.as_deref().unwrap_or(""),
+                t.reproduce.as_deref().unwrap_or("")
+            );
+        }
+    }
+    let unknown: usize = rows
+        .iter()
+        .flat_map(|r| r.checks.values())
+        .map(|t| t.unknown)
+        .sum();
+    if unknown > 0 {
+        println!(
+            "\n{unknown} checks ran out of their {} ms budget (raise --budget-ms).",
+            args.budget_ms
+        );
+    }
+    println!(
+        "\n{} runs in {:.1}s wall, {:.0} simulated seconds ({:.0}x real time)",
+        rows.iter().map(|r| r.seeds).sum::<usize>(),
+        elapsed,
+        simulated,
+        simulated / elapsed.max(1e-9)
+    );
+}
