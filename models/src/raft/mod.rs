@@ -3,7 +3,8 @@
 //! One replicated log, two read policies: [`crate::sequential`] serves reads from any replica's
 //! applied prefix (with a session wait), [`crate::linearizable`] serves them at the leader after a
 //! read index confirmed by a majority. Writes take the same path in both: the leader appends them
-//! to its log, replicates them, and answers the client once the entry is committed and applied.
+//! to its log ([`Raft::propose`]) and replicates them; the replica that took the client's request
+//! answers it when it applies the committed entry ([`Raft::answer_when_applied`]).
 //!
 //! # The protocol (Ongaro & Ousterhout, "In Search of an Understandable Consensus Algorithm")
 //!
@@ -427,7 +428,8 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Raft<E> {
     }
 
     fn majority(&self) -> usize {
-        self.peers.len().div_ceil(2) + 1
+        let cluster = self.peers.len() + 1;
+        cluster / 2 + 1
     }
 
     fn send(&self, to: NodeId, m: Message) {

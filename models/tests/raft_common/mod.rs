@@ -86,9 +86,12 @@ pub fn heal(sim: &mut Sim<Msg>) {
     sim.record_fault(None, "heal");
 }
 
+/// A protocol's `add_replica` with its config bound.
+pub type AddReplica = Box<dyn Fn(&mut Sim<Msg>, usize, &[NodeId]) -> NodeId>;
+
 /// What a test needs from a protocol module.
 pub struct Proto {
-    pub add: Box<dyn Fn(&mut Sim<Msg>, usize, &[NodeId]) -> NodeId>,
+    pub add: AddReplica,
     pub status: fn(&mut Sim<Msg>, NodeId) -> Result<Status, SimError>,
     pub local_value: fn(&mut Sim<Msg>, NodeId, &Key) -> Result<Value, SimError>,
 }
@@ -252,7 +255,7 @@ pub fn random_nemesis(c: &mut Cluster, from: SimTime, to: SimTime) {
     let n = replicas.len();
     let mut t = from;
     loop {
-        t = t + Duration::from_millis(rng.random_range(200..800));
+        t += Duration::from_millis(rng.random_range(200..800));
         if t >= to {
             break;
         }
