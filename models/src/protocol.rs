@@ -83,9 +83,11 @@ impl Protocol {
         }
     }
 
-    /// Whether clients stay on their home replica (true) or follow the leader.
+    /// Whether clients stay on their home replica (true) or follow the leader. Sequential
+    /// clients are sticky like ZooKeeper sessions: their replica serves reads locally and
+    /// forwards writes to the leader.
     pub fn sticky_clients(self) -> bool {
-        matches!(self, Protocol::Eventual | Protocol::Causal)
+        !matches!(self, Protocol::Linearizable)
     }
 
     /// Adds replica `replicas[index]` to `sim`.
