@@ -1,3 +1,4 @@
 //! The `actsim` command-line subcommands.
 
 pub mod check;
+pub mod scenario;
