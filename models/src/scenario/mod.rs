@@ -28,6 +28,9 @@
 //!   its cost is the staleness window, and on sequential and linearizable its updates are
 //!   unavailable on the minority side.
 //!
+//! The full table, what each column means and why each row comes out as it does:
+//! `docs/scenarios.md`. One example per scenario: `examples/scenario_{dns,comments,feed,password}.rs`.
+//!
 //! ```
 //! use models::protocol::Protocol;
 //! use models::scenario::{Scenario, ScenarioExperiment};

@@ -179,8 +179,7 @@ pub fn table(rows: &[Row], reproduce: impl Fn(&Row, u64) -> String) -> String {
             }
             t
         });
-        let _ = writeln!(
-            out,
+        let line = format!(
             "{:<9} {:<13} {:>10} {:>6}   {:>15}   {:>15}   {}",
             r.scenario.name(),
             r.protocol.name(),
@@ -190,6 +189,7 @@ pub fn table(rows: &[Row], reproduce: impl Fn(&Row, u64) -> String) -> String {
             side(&a.minority),
             stale
         );
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     for r in rows {
         if let Some(f) = &r.first {
