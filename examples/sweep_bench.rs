@@ -18,22 +18,53 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
-    println!("{:<13} {:>5} {:>12} {:>12} {:>14}", "protocol", "jobs", "sim seeds/s", "+check s/s", "sim s / wall s");
+    println!(
+        "{:<13} {:>5} {:>12} {:>12} {:>14}",
+        "protocol", "jobs", "sim seeds/s", "+check s/s", "sim s / wall s"
+    );
     for p in Protocol::ALL {
-        let exp = Experiment { protocol: p, ..Experiment::default() };
-        let eval = EvalOptions { models: vec![Model::of(p)], ..EvalOptions::default() };
+        let exp = Experiment {
+            protocol: p,
+            ..Experiment::default()
+        };
+        let eval = EvalOptions {
+            models: vec![Model::of(p)],
+            ..EvalOptions::default()
+        };
         for jobs in [1, 2] {
-            let sim_only = Runner::new("bench").seeds(0..seeds).jobs(jobs).run(|seed, _| match exp.run(seed, None) {
-                Ok(out) => SeedOutcome { seed, simulated_s: out.final_time.as_secs_f64(), ..Default::default() },
-                Err(e) => SeedOutcome { seed, violation: Some(e.to_string()), ..Default::default() },
-            });
-            let checked = Runner::new("bench").seeds(0..seeds).jobs(jobs).run(|seed, _| match exp.run(seed, None) {
-                Ok(out) => {
-                    let ev = evaluate(&exp, &out, &eval);
-                    SeedOutcome { seed, violation: ev.violation(Model::of(p)), ..Default::default() }
-                }
-                Err(e) => SeedOutcome { seed, violation: Some(e.to_string()), ..Default::default() },
-            });
+            let sim_only = Runner::new("bench")
+                .seeds(0..seeds)
+                .jobs(jobs)
+                .run(|seed, _| match exp.run(seed, None) {
+                    Ok(out) => SeedOutcome {
+                        seed,
+                        simulated_s: out.final_time.as_secs_f64(),
+                        ..Default::default()
+                    },
+                    Err(e) => SeedOutcome {
+                        seed,
+                        violation: Some(e.to_string()),
+                        ..Default::default()
+                    },
+                });
+            let checked = Runner::new("bench")
+                .seeds(0..seeds)
+                .jobs(jobs)
+                .run(|seed, _| match exp.run(seed, None) {
+                    Ok(out) => {
+                        let ev = evaluate(&exp, &out, &eval);
+                        SeedOutcome {
+                            seed,
+                            violation: ev.violation(Model::of(p)),
+                            ..Default::default()
+                        }
+                    }
+                    Err(e) => SeedOutcome {
+                        seed,
+                        violation: Some(e.to_string()),
+                        ..Default::default()
+                    },
+                });
             println!(
                 "{:<13} {:>5} {:>12.1} {:>12.1} {:>14.0}",
                 p.name(),

@@ -25,6 +25,8 @@ enum Command {
     Shrink(actsim::cli::shrink::ShrinkArgs),
     /// Run a file written by `shrink`.
     Replay(actsim::cli::shrink::ReplayArgs),
+    /// Application scenarios (dns, comments, feed, password) on every protocol under a partition.
+    Scenario(actsim::cli::scenario::ScenarioArgs),
     /// Check history files for a consistency model.
     Check(actsim::cli::check::CheckArgs),
 }
@@ -38,6 +40,7 @@ fn main() {
         Command::Sweep(args) => actsim::cli::sweep::run(args),
         Command::Shrink(args) => actsim::cli::shrink::run(args),
         Command::Replay(args) => actsim::cli::shrink::replay(args),
+        Command::Scenario(args) => actsim::cli::scenario::run(args),
         Command::Check(args) => actsim::cli::check::run(args),
     };
     std::process::exit(code);

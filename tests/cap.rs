@@ -9,14 +9,27 @@ use models::evaluate::{evaluate, Check, EvalOptions, Evaluation, Model};
 use models::protocol::Protocol;
 
 fn seeds() -> u64 {
-    std::env::var("ACTSIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(2)
+    std::env::var("ACTSIM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2)
 }
 
 fn run(p: Protocol, seed: u64, models: Vec<Model>) -> Evaluation {
-    let exp = Experiment { protocol: p, ..Experiment::default() };
+    let exp = Experiment {
+        protocol: p,
+        ..Experiment::default()
+    };
     let out = exp.run(seed, None).expect("experiment runs");
     assert!(out.error.is_none(), "{p} seed {seed}: {:?}", out.error);
-    evaluate(&exp, &out, &EvalOptions { models, ..EvalOptions::default() })
+    evaluate(
+        &exp,
+        &out,
+        &EvalOptions {
+            models,
+            ..EvalOptions::default()
+        },
+    )
 }
 
 fn avail(e: &Evaluation, side: Side) -> (f64, f64) {
@@ -26,7 +39,13 @@ fn avail(e: &Evaluation, side: Side) -> (f64, f64) {
 
 fn assert_passes(p: Protocol, e: &Evaluation, models: &[Model]) {
     for m in models {
-        assert_eq!(e.checks.get(m), Some(&Check::Pass), "{p} seed {} must be {m}: {:?}", e.seed, e.checks.get(m));
+        assert_eq!(
+            e.checks.get(m),
+            Some(&Check::Pass),
+            "{p} seed {} must be {m}: {:?}",
+            e.seed,
+            e.checks.get(m)
+        );
     }
 }
 
@@ -36,7 +55,10 @@ fn eventual_is_totally_available_and_converges() {
         let e = run(Protocol::Eventual, seed, vec![Model::Eventual]);
         for side in [Side::Majority, Side::Minority] {
             let (r, w) = avail(&e, side);
-            assert!(r >= 0.99 && w >= 0.99, "seed {seed} {side:?}: reads {r}, writes {w}");
+            assert!(
+                r >= 0.99 && w >= 0.99,
+                "seed {seed} {side:?}: reads {r}, writes {w}"
+            );
         }
         assert_passes(Protocol::Eventual, &e, &[Model::Eventual]);
     }
@@ -48,7 +70,10 @@ fn causal_is_sticky_available_and_causal() {
         let e = run(Protocol::Causal, seed, vec![Model::Causal, Model::Eventual]);
         for side in [Side::Majority, Side::Minority] {
             let (r, w) = avail(&e, side);
-            assert!(r >= 0.99 && w >= 0.99, "seed {seed} {side:?}: reads {r}, writes {w}");
+            assert!(
+                r >= 0.99 && w >= 0.99,
+                "seed {seed} {side:?}: reads {r}, writes {w}"
+            );
         }
         assert_passes(Protocol::Causal, &e, &[Model::Causal, Model::Eventual]);
     }
@@ -57,13 +82,24 @@ fn causal_is_sticky_available_and_causal() {
 #[test]
 fn sequential_minority_reads_but_cannot_write() {
     for seed in 0..seeds() {
-        let e = run(Protocol::Sequential, seed, vec![Model::Sequential, Model::Causal, Model::Eventual]);
+        let e = run(
+            Protocol::Sequential,
+            seed,
+            vec![Model::Sequential, Model::Causal, Model::Eventual],
+        );
         let (mr, mw) = avail(&e, Side::Majority);
         let (nr, nw) = avail(&e, Side::Minority);
-        assert!(mr >= 0.95 && mw >= 0.95, "seed {seed} majority: reads {mr}, writes {mw}");
+        assert!(
+            mr >= 0.95 && mw >= 0.95,
+            "seed {seed} majority: reads {mr}, writes {mw}"
+        );
         assert!(nr >= 0.99, "seed {seed} minority reads {nr}");
         assert!(nw <= 0.05, "seed {seed} minority writes {nw}");
-        assert_passes(Protocol::Sequential, &e, &[Model::Sequential, Model::Causal, Model::Eventual]);
+        assert_passes(
+            Protocol::Sequential,
+            &e,
+            &[Model::Sequential, Model::Causal, Model::Eventual],
+        );
     }
 }
 
@@ -73,8 +109,14 @@ fn linearizable_is_unavailable_on_the_minority_and_passes_every_model() {
         let e = run(Protocol::Linearizable, seed, Model::ALL.to_vec());
         let (mr, mw) = avail(&e, Side::Majority);
         let (nr, nw) = avail(&e, Side::Minority);
-        assert!(mr >= 0.9 && mw >= 0.9, "seed {seed} majority: reads {mr}, writes {mw}");
-        assert!(nr <= 0.05 && nw <= 0.05, "seed {seed} minority: reads {nr}, writes {nw}");
+        assert!(
+            mr >= 0.9 && mw >= 0.9,
+            "seed {seed} majority: reads {mr}, writes {mw}"
+        );
+        assert!(
+            nr <= 0.05 && nw <= 0.05,
+            "seed {seed} minority: reads {nr}, writes {nw}"
+        );
         assert_passes(Protocol::Linearizable, &e, &Model::ALL);
     }
 }
@@ -83,7 +125,12 @@ fn linearizable_is_unavailable_on_the_minority_and_passes_every_model() {
 fn weaker_protocols_fail_linearizability_somewhere() {
     // The point of the table: the stale reads of the available protocols are real.
     for p in [Protocol::Eventual, Protocol::Causal, Protocol::Sequential] {
-        let failed = (0..4).any(|seed| matches!(run(p, seed, vec![Model::Linearizable]).checks[&Model::Linearizable], Check::Fail(_)));
+        let failed = (0..4).any(|seed| {
+            matches!(
+                run(p, seed, vec![Model::Linearizable]).checks[&Model::Linearizable],
+                Check::Fail(_)
+            )
+        });
         assert!(failed, "{p} never failed linearizability in 4 seeds");
     }
 }

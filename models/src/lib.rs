@@ -6,6 +6,7 @@
 //!   one interface in [`protocol`]; [`kv`] and [`msg`] their shared request/reply protocol,
 //!   [`client`] and [`workload`] the client side;
 //! - [`cluster`]: one experiment run (replicas, clients, nemesis, heal, final reads);
+//! - [`scenario`]: application scenarios (dns, comments, feed, password) with their invariants;
 //! - [`parse`]: readers for actsim JSON, Jepsen EDN and Porcupine logs;
 //! - [`check`]: linearizability, sequential, causal, eventual, session and availability checkers.
 
@@ -22,5 +23,6 @@ pub mod op;
 pub mod parse;
 pub mod protocol;
 pub mod raft;
+pub mod scenario;
 pub mod sequential;
 pub mod workload;

@@ -163,23 +163,25 @@ pub fn bug_flag(protocol: Protocol, bug: Option<&str>) -> Result<bool, String> {
     }
 }
 
-/// The nemesis for a command-line choice.
-pub fn nemesis(arg: NemesisArg) -> Nemesis {
-    match arg {
-        NemesisArg::Cap => Nemesis::CapPartition,
-        NemesisArg::Random => Nemesis::standard(),
-        NemesisArg::Swarm => Nemesis::Swarm,
-        NemesisArg::None => Nemesis::None,
+impl NemesisArg {
+    /// The nemesis it stands for.
+    pub fn nemesis(self) -> Nemesis {
+        match self {
+            NemesisArg::Cap => Nemesis::CapPartition,
+            NemesisArg::Random => Nemesis::standard(),
+            NemesisArg::Swarm => Nemesis::Swarm,
+            NemesisArg::None => Nemesis::None,
+        }
     }
-}
 
-/// The CLI name of a nemesis choice.
-pub fn nemesis_name(arg: NemesisArg) -> &'static str {
-    match arg {
-        NemesisArg::Cap => "cap",
-        NemesisArg::Random => "random",
-        NemesisArg::Swarm => "swarm",
-        NemesisArg::None => "none",
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            NemesisArg::Cap => "cap",
+            NemesisArg::Random => "random",
+            NemesisArg::Swarm => "swarm",
+            NemesisArg::None => "none",
+        }
     }
 }
 

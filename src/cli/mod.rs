@@ -4,5 +4,6 @@ pub mod cap;
 pub mod check;
 pub mod common;
 pub mod run;
+pub mod scenario;
 pub mod shrink;
 pub mod sweep;

@@ -9,7 +9,7 @@ use models::protocol::Protocol;
 
 use super::cap::parse_protocol;
 use super::common::{
-    bug_flag, eval_options, nemesis, run_and_evaluate, trace_writer, ExperimentArgs, NemesisArg,
+    bug_flag, eval_options, run_and_evaluate, trace_writer, ExperimentArgs, NemesisArg,
 };
 
 /// Arguments of `actsim run`.
@@ -101,7 +101,7 @@ pub fn run(args: &RunArgs) -> i32 {
         }
     };
     let nem = match &args.schedule {
-        None => nemesis(args.nemesis),
+        None => args.nemesis.nemesis(),
         Some(path) => match std::fs::read_to_string(path)
             .map_err(|e| e.to_string())
             .and_then(|s| sim_net::Schedule::from_json(&s).map_err(|e| e.to_string()))

@@ -9,7 +9,7 @@ use models::protocol::Protocol;
 
 use super::cap::parse_protocol;
 use super::common::{
-    bug_flag, eval_options, nemesis, run_and_evaluate, trace_writer, ExperimentArgs, NemesisArg,
+    bug_flag, eval_options, run_and_evaluate, trace_writer, ExperimentArgs, NemesisArg,
 };
 use super::run::print_evaluation;
 use crate::shrink::{shrink, Repro};
@@ -51,7 +51,7 @@ pub fn run(args: &ShrinkArgs) -> i32 {
     };
     let exp = args
         .exp
-        .experiment(args.protocol, bug, nemesis(args.nemesis));
+        .experiment(args.protocol, bug, args.nemesis.nemesis());
     let model = Model::of(args.protocol);
     let mut eval = eval_options(args.budget_ms);
     eval.models = vec![model];

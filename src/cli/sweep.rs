@@ -9,8 +9,8 @@ use models::protocol::Protocol;
 
 use super::cap::parse_protocol;
 use super::common::{
-    bug_flag, default_jobs, eval_options, nemesis, nemesis_name, progress, run_and_evaluate_with,
-    ExperimentArgs, NemesisArg,
+    bug_flag, default_jobs, eval_options, progress, run_and_evaluate_with, ExperimentArgs,
+    NemesisArg,
 };
 use crate::harness::{parse_seeds, RunOptions, Runner, SeedOutcome};
 
@@ -113,7 +113,7 @@ pub fn run(args: &SweepArgs) -> i32 {
     } else {
         args.nemesis
     };
-    let exp = args.exp.experiment(args.protocol, bug, nemesis(nem_arg));
+    let exp = args.exp.experiment(args.protocol, bug, nem_arg.nemesis());
     if let Err(e) = exp.validate() {
         eprintln!("actsim sweep: {e}");
         return 2;
@@ -129,7 +129,7 @@ pub fn run(args: &SweepArgs) -> i32 {
         if nem_arg == NemesisArg::Cap {
             String::new()
         } else {
-            format!(" --nemesis {}", nemesis_name(nem_arg))
+            format!(" --nemesis {}", nem_arg.name())
         },
         args.exp.non_default_flags()
     );
