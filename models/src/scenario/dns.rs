@@ -201,7 +201,7 @@ pub fn check(outcome: &Outcome, e: &Experiment) -> Vec<Violation> {
             OpOutcome::Ok(_),
         ) = (&o.op, &o.outcome)
         {
-            let better = newest.get(k).map_or(true, |&j| match &ops[j].op {
+            let better = newest.get(k).is_none_or(|&j| match &ops[j].op {
                 Op::Write { value: old, .. } => version(value) > version(old),
                 _ => true,
             });
