@@ -175,7 +175,7 @@ pub fn run(args: &ScenarioArgs) -> i32 {
     for (i, &(s, p, seed)) in jobs.iter().enumerate() {
         if rows
             .last()
-            .map_or(true, |r| r.scenario != s || r.protocol != p)
+            .is_none_or(|r| r.scenario != s || r.protocol != p)
         {
             rows.push(Row::new(s, p));
         }
