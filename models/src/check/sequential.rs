@@ -27,14 +27,16 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use sim_core::history::Outcome;
+use sim_core::history::{Operation, Outcome};
 
 use super::hash::{fx_hash, splitmix64, FxBuild};
 use super::linearizable::relevant;
 use super::model::{compile, Compiled, Interner, Model, MultiRegisterModel};
 use super::wgl::{stop_reason, Limits, Stopped};
 use super::{CheckError, CheckOptions, Counterexample, OpRef, Verdict};
-use crate::op::{Key, KvHistory, Ret};
+use crate::op::{Key, KvHistory, Op, Ret};
+
+mod rw;
 
 /// Memo of explored (hash, positions per process, model state).
 type Seen = std::collections::HashSet<(u64, Vec<u32>, Box<[u32]>), FxBuild>;
@@ -53,6 +55,20 @@ pub fn check_sequential(history: &KvHistory, opts: &CheckOptions) -> Result<Verd
     let deadline = opts.budget.time.map(|t| Instant::now() + t);
     let ops = history.operations()?;
     let idx = relevant(&ops);
+    if let Some(rw) = rw::RwHistory::new(&ops, &idx, &opts.init) {
+        return Ok(rw.check(&ops, deadline, opts.budget.steps));
+    }
+    generic(&ops, &idx, deadline, opts)
+}
+
+/// The general search (any operation kind, repeated values): see the module documentation.
+fn generic(
+    ops: &[Operation<Op, Ret>],
+    idx: &[usize],
+    deadline: Option<Instant>,
+    opts: &CheckOptions,
+) -> Result<Verdict, CheckError> {
+    let idx = idx.to_vec();
     let mut keys: Vec<Key> = idx
         .iter()
         .flat_map(|&i| ops[i].op.keys().into_iter().cloned())
