@@ -176,10 +176,10 @@ fn replay(h: &KvHistory, w: &[usize]) -> Result<(), String> {
         }
         match (&o.op, &o.outcome) {
             (_, Outcome::Fail) => return Err(format!("failed op {i}")),
-            (Op::Read { key }, Outcome::Ok(Ret::Value(v))) => {
-                if *state.get(key).copied().unwrap_or(&Value::Nil) != *v {
-                    return Err(format!("op {i} reads {v}"));
-                }
+            (Op::Read { key }, Outcome::Ok(Ret::Value(v)))
+                if *state.get(key).copied().unwrap_or(&Value::Nil) != *v =>
+            {
+                return Err(format!("op {i} reads {v}"));
             }
             (Op::Write { key, value }, _) => {
                 state.insert(key, value);

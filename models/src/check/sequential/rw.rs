@@ -19,7 +19,8 @@
 //!    a read r of the write w1 on key k and another write w2 to k:
 //!    - if `w2 < r` then `w2 < w1` (w1 must be r's last earlier write to k);
 //!    - if `w1 < w2` then `r < w2` (otherwise w1 < w2 < r and r would not return w1's value);
-//!    and a read of the initial value precedes every write to its key. If `<` has a cycle, no
+//!
+//!    A read of the initial value precedes every write to its key. If `<` has a cycle, no
 //!    witness exists: invalid, and the cycle is the evidence. Else the search below only runs an
 //!    operation after all its `<`-predecessors, which removes no witness.
 //! 3. *Forced reads*: in a search state whose prefix is legal, a read that is its process's next
@@ -38,6 +39,7 @@
 //!    steps) turns an unfinished search into `Unknown`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+#[allow(clippy::disallowed_types)] // the budget deadline is the one wall-clock type
 use std::time::Instant;
 
 use sim_core::history::{Operation, Outcome};
@@ -117,7 +119,7 @@ impl RwHistory {
         }
         let nkeys = keys.len();
         // Value ids of writes; uniqueness.
-        let mut wval: HashMap<(u32, &Value), u32> = HashMap::new();
+        let mut wval: HashMap<(u32, &Value), u32, FxBuild> = HashMap::default();
         for k in &kinds {
             if let Kind::Write(key, v, _) = k {
                 if *v == init {
@@ -204,6 +206,7 @@ impl RwHistory {
     }
 
     /// Decides sequential consistency.
+    #[allow(clippy::disallowed_types)] // `deadline` is the budget's wall-clock deadline
     pub(crate) fn check(
         &self,
         ops: &[Operation<Op, Ret>],
@@ -367,9 +370,9 @@ impl RwHistory {
         };
         let mut succs: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut indeg = vec![0usize; n];
-        for v in 0..n {
+        for (v, d) in indeg.iter_mut().enumerate() {
             for p in preds(v) {
-                indeg[v] += 1;
+                *d += 1;
                 succs[p as usize].push(v as u32);
             }
         }
