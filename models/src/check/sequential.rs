@@ -15,14 +15,14 @@
 //!
 //! Speed on the consistency x availability experiment (`cargo run --release -p models --example
 //! sc_bench`: default `Experiment`, 10 clients, 4 keys, 10 s partition, seeds 0..3, 10 s budget,
-//! one thread), before -> after:
+//! one thread; ranges over three runs on the shared 2-core machine), before -> after:
 //!
 //! | protocol | ops | before | after |
 //! |---|---|---|---|
-//! | eventual | 5,690-5,730 | Unknown after 13-14 s (budget 10 s) | valid, INVALID, valid in 25-150 ms |
-//! | causal | 5,690-5,718 | Unknown after 14-15 s | valid, INVALID, valid in 30-175 ms |
-//! | sequential | 3,727-3,805 | Unknown after 12-15 s | valid (all 3) in 30-50 ms |
-//! | linearizable | 2,216-2,413 | Unknown after 11-12 s | valid (all 3) in 20-25 ms |
+//! | eventual | 5,690-5,730 | Unknown after 13-14 s (budget 10 s) | valid, INVALID, valid in 19-200 ms |
+//! | causal | 5,690-5,718 | Unknown after 14-15 s | valid, INVALID, valid in 9-206 ms |
+//! | sequential | 3,727-3,805 | Unknown after 12-15 s | valid (all 3) in 9-52 ms |
+//! | linearizable | 2,216-2,413 | Unknown after 11-12 s | valid (all 3) in 6-26 ms |
 //!
 //! Every valid verdict there carries a witness that `sc_bench` replays independently.
 //!
