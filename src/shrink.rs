@@ -100,7 +100,8 @@ pub fn shrink(
         .unwrap_or_default();
     let mut step = faulty / 2;
     while step >= Duration::from_millis(50) {
-        let shorter = faulty.saturating_sub(step).max(floor);
+        // Whole milliseconds keep the written file readable.
+        let shorter = Duration::from_millis(faulty.saturating_sub(step).max(floor).as_millis() as u64);
         if shorter < faulty {
             if let Some(v) = try_run(&with(&entries, shorter)) {
                 faulty = shorter;

@@ -83,12 +83,16 @@ pub struct Experiment {
     /// What clients do.
     pub workload: Workload,
     /// Client timeout (an operation without a reply by then is indeterminate).
+    #[serde(with = "crate::serde_ms", rename = "client_timeout_ms")]
     pub client_timeout: Duration,
     /// Healthy phase before the faults.
+    #[serde(with = "crate::serde_ms", rename = "healthy_ms")]
     pub healthy: Duration,
     /// Fault (partition) phase.
+    #[serde(with = "crate::serde_ms", rename = "faulty_ms")]
     pub faulty: Duration,
     /// Quiet phase after the heal, before the final reads (no new operations).
+    #[serde(with = "crate::serde_ms", rename = "quiet_ms")]
     pub quiet: Duration,
     /// Every link's behaviour.
     pub link: LinkConfig,

@@ -25,4 +25,5 @@ pub mod protocol;
 pub mod raft;
 pub mod scenario;
 pub mod sequential;
+mod serde_ms;
 pub mod workload;

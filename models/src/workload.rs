@@ -25,9 +25,12 @@ pub struct Workload {
     /// Fraction of operations that are compare-and-set (only for protocols that offer it;
     /// otherwise they become writes).
     pub cas_fraction: f64,
-    /// Pause between one operation's completion and the next invocation: uniform in this range.
+    /// Pause between one operation's completion and the next invocation: uniform in this range
+    /// (milliseconds in JSON).
+    #[serde(with = "crate::serde_ms", rename = "think_min_ms")]
     pub think_min: Duration,
     /// See `think_min`.
+    #[serde(with = "crate::serde_ms", rename = "think_max_ms")]
     pub think_max: Duration,
 }
 

@@ -62,9 +62,25 @@ impl Counters {
 /// ```
 /// use sim_core::TraceHash;
 /// assert_eq!(TraceHash(255).to_string(), "00000000000000ff");
+/// assert_eq!(serde_json::to_string(&TraceHash(255)).unwrap(), r#""00000000000000ff""#);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TraceHash(pub u64);
+
+impl Serialize for TraceHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for TraceHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        u64::from_str_radix(&text, 16).map(TraceHash).map_err(|_| {
+            serde::de::Error::custom(format!("trace hash {text:?} is not 16 hex digits"))
+        })
+    }
+}
 
 impl fmt::Display for TraceHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
