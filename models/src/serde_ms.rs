@@ -6,11 +6,10 @@ use serde::{Deserialize, Deserializer, Serializer};
 
 /// Serializes `d` as (fractional) milliseconds.
 pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    let ms = d.as_secs_f64() * 1e3;
-    if ms.fract() == 0.0 && ms < u64::MAX as f64 {
-        s.serialize_u64(ms as u64)
+    if d.subsec_nanos() % 1_000_000 == 0 {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     } else {
-        s.serialize_f64(ms)
+        s.serialize_f64(d.as_secs_f64() * 1e3)
     }
 }
 
