@@ -101,7 +101,8 @@ pub fn shrink(
     let mut step = faulty / 2;
     while step >= Duration::from_millis(50) {
         // Whole milliseconds keep the written file readable.
-        let shorter = Duration::from_millis(faulty.saturating_sub(step).max(floor).as_millis() as u64);
+        let shorter =
+            Duration::from_millis(faulty.saturating_sub(step).max(floor).as_millis() as u64);
         if shorter < faulty {
             if let Some(v) = try_run(&with(&entries, shorter)) {
                 faulty = shorter;

@@ -1,14 +1,19 @@
-//! The key-value client actor: runs a workload against replicas and records the history.
+//! The client actor: runs a [`Script`] of key-value operations against replicas and records the
+//! history.
 //!
 //! One operation is outstanding at a time per process. A reply other than `Ok` means the
 //! operation did not take effect, so the client may redirect or retry it; no reply before the
 //! timeout makes it indeterminate (`info`), and — as in Jepsen — the client continues under a
-//! fresh process id so per-process order in the history stays valid.
+//! fresh process id so per-process order in the history stays valid. What it runs is a
+//! [`Script`]: the seeded key-value workload ([`KvScript`], what [`Client::new`] runs), or an
+//! application's behaviour that decides the next operation from the results so far (the
+//! scenarios: read a reply, then fetch the comment it points to).
 
 use std::time::Duration;
 
 use actix::{Actor, Context, Handler};
-use sim_core::history::Recorder;
+use rand_pcg::Pcg64;
+use sim_core::history::{Outcome, Recorder};
 use sim_core::{Deliver, Env, NodeId, SimTime, Timeout, TimerId};
 
 use crate::kv::{KvReply, KvRequest};
@@ -98,20 +103,95 @@ pub enum ClientTimer {
     Resend,
 }
 
+/// What a script sees when it decides.
+pub struct Ctx<'a> {
+    /// The client's random stream.
+    pub rng: &'a mut Pcg64,
+    /// The client's local clock.
+    pub now: SimTime,
+}
+
+/// A client's behaviour: which operation comes next, given what the earlier ones returned.
+///
+/// ```
+/// use std::time::Duration;
+/// use models::client::{Ctx, Script};
+/// use models::op::{Op, Ret};
+/// use sim_core::history::Outcome;
+///
+/// /// Reads key 0 every 10 ms.
+/// #[derive(Clone)]
+/// struct Poll;
+/// impl Script for Poll {
+///     fn next_op(&mut self, _: &mut Ctx) -> Op { Op::read(0) }
+///     fn completed(&mut self, _: &Op, _: &Outcome<Ret>, _: &mut Ctx) -> Duration {
+///         Duration::from_millis(10)
+///     }
+/// }
+/// ```
+pub trait Script: Clone + Unpin + 'static {
+    /// Delay before the first operation (default: none).
+    fn start(&mut self, _ctx: &mut Ctx) -> Duration {
+        Duration::ZERO
+    }
+    /// The next operation to invoke.
+    fn next_op(&mut self, ctx: &mut Ctx) -> Op;
+    /// The current operation ended with `outcome` (`Info` = timed out); returns how long to wait
+    /// before the next one.
+    fn completed(&mut self, op: &Op, outcome: &Outcome<Ret>, ctx: &mut Ctx) -> Duration;
+}
+
+/// The seeded key-value workload as a [`Script`]: operations drawn from a [`Workload`], think
+/// times between them, every written value unique in the run.
+#[derive(Clone, Debug)]
+pub struct KvScript {
+    workload: Workload,
+    index: u32,
+    cas: bool,
+    writes: u64,
+}
+
+impl KvScript {
+    /// The workload of client `index` (`cas`: whether the protocol offers compare-and-set).
+    pub fn new(workload: Workload, index: u32, cas: bool) -> Self {
+        KvScript {
+            workload,
+            index,
+            cas,
+            writes: 0,
+        }
+    }
+}
+
+impl Script for KvScript {
+    fn start(&mut self, ctx: &mut Ctx) -> Duration {
+        self.workload.think(ctx.rng)
+    }
+
+    fn next_op(&mut self, ctx: &mut Ctx) -> Op {
+        self.workload
+            .next_op(ctx.rng, self.index, &mut self.writes, self.cas)
+    }
+
+    fn completed(&mut self, _: &Op, _: &Outcome<Ret>, ctx: &mut Ctx) -> Duration {
+        self.workload.think(ctx.rng)
+    }
+}
+
 struct Pending {
     id: u64,
     op: Op,
     deadline: TimerId,
 }
 
-/// A client actor. See the module docs.
-pub struct Client<E> {
+/// A client actor running script `S` (by default the key-value workload). See the module docs.
+pub struct Client<E, S = KvScript> {
     env: E,
     cfg: ClientConfig,
+    script: S,
     history: Recorder<Op, Ret>,
     process: u64,
     next_id: u64,
-    writes: u64,
     session: u64,
     target: NodeId,
     current: Option<Pending>,
@@ -121,8 +201,20 @@ impl<E: Env<Timer = ClientTimer>> Client<E>
 where
     E::Msg: ClientMsg,
 {
-    /// A client recording into `history`.
+    /// A client running `cfg.workload`, recording into `history`.
     pub fn new(env: E, cfg: ClientConfig, history: Recorder<Op, Ret>) -> Self {
+        let script = KvScript::new(cfg.workload.clone(), cfg.index, cfg.cas_supported);
+        Client::with_script(env, cfg, script, history)
+    }
+}
+
+impl<E: Env<Timer = ClientTimer>, S: Script> Client<E, S>
+where
+    E::Msg: ClientMsg,
+{
+    /// A client with `cfg`'s routing, timeout and stop time that runs `script` (`cfg.workload`
+    /// is not used) and records into `history`.
+    pub fn with_script(env: E, cfg: ClientConfig, script: S, history: Recorder<Op, Ret>) -> Self {
         let target = match &cfg.routing {
             Routing::Sticky { home } | Routing::Leader { home, .. } => *home,
         };
@@ -130,33 +222,27 @@ where
             process: u64::from(cfg.index),
             env,
             cfg,
+            script,
             history,
             next_id: 0,
-            writes: 0,
             session: 0,
             target,
             current: None,
         }
     }
 
-    fn schedule_next(&mut self) {
-        let think = self.cfg.workload.think(&mut self.env.rng());
-        self.env.set_timer(think, ClientTimer::Next);
+    fn with_ctx<R>(&mut self, f: impl FnOnce(&mut S, &mut Ctx) -> R) -> R {
+        let now = self.env.now();
+        let mut rng = self.env.rng();
+        let mut ctx = Ctx { rng: &mut rng, now };
+        f(&mut self.script, &mut ctx)
     }
 
     fn invoke(&mut self) {
-        if self.env.elapsed() >= self.cfg.stop_at {
+        if self.env.elapsed() >= self.cfg.stop_at || self.current.is_some() {
             return;
         }
-        let op = {
-            let mut rng = self.env.rng();
-            self.cfg.workload.next_op(
-                &mut rng,
-                self.cfg.index,
-                &mut self.writes,
-                self.cfg.cas_supported,
-            )
-        };
+        let op = self.with_ctx(|s, ctx| s.next_op(ctx));
         self.history.invoke(
             self.env.elapsed(),
             Some(self.env.me()),
@@ -187,7 +273,7 @@ where
         }
     }
 
-    /// The next replica after the current target (leader routing), or home (sticky).
+    /// The next replica after the current target (leader routing); sticky clients stay home.
     fn rotate(&mut self) {
         if let Routing::Leader { replicas, .. } = &self.cfg.routing {
             if let Some(i) = replicas.iter().position(|&r| r == self.target) {
@@ -198,15 +284,22 @@ where
         }
     }
 
-    fn complete(&mut self, outcome: Result<Ret, Option<String>>) {
+    /// Records the end of the current operation and schedules the next one.
+    fn complete(&mut self, outcome: Outcome<Ret>, reason: Option<String>) {
         let Some(p) = self.current.take() else { return };
         self.env.cancel_timer(p.deadline);
         let (now, me) = (self.env.elapsed(), Some(self.env.me()));
-        match outcome {
-            Ok(ret) => self.history.ok(now, me, self.process, ret),
-            Err(reason) => self.history.fail(now, me, self.process, reason),
+        match &outcome {
+            Outcome::Ok(ret) => self.history.ok(now, me, self.process, ret.clone()),
+            Outcome::Fail => self.history.fail(now, me, self.process, reason),
+            Outcome::Info => {
+                self.history.info(now, me, self.process, reason);
+                self.process += u64::from(self.cfg.clients.max(1));
+                self.rotate();
+            }
         }
-        self.schedule_next();
+        let wait = self.with_ctx(|s, ctx| s.completed(&p.op, &outcome, ctx));
+        self.env.set_timer(wait, ClientTimer::Next);
     }
 
     fn on_reply(&mut self, reply: KvReply) {
@@ -217,9 +310,9 @@ where
         match reply {
             KvReply::Ok { ret, session, .. } => {
                 self.session = self.session.max(session);
-                self.complete(Ok(ret));
+                self.complete(Outcome::Ok(ret), None);
             }
-            KvReply::Fail { reason, .. } => self.complete(Err(Some(reason))),
+            KvReply::Fail { reason, .. } => self.complete(Outcome::Fail, Some(reason)),
             KvReply::NotLeader { leader, .. } => {
                 // Not applied: retry elsewhere under a new request id, within the same deadline.
                 let id = self.fresh_id();
@@ -242,18 +335,19 @@ where
     }
 }
 
-impl<E: Env<Timer = ClientTimer>> Actor for Client<E>
+impl<E: Env<Timer = ClientTimer>, S: Script> Actor for Client<E, S>
 where
     E::Msg: ClientMsg,
 {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Context<Self>) {
-        self.schedule_next();
+        let wait = self.with_ctx(|s, ctx| s.start(ctx));
+        self.env.set_timer(wait, ClientTimer::Next);
     }
 }
 
-impl<E: Env<Timer = ClientTimer>> Handler<Deliver<E::Msg>> for Client<E>
+impl<E: Env<Timer = ClientTimer>, S: Script> Handler<Deliver<E::Msg>> for Client<E, S>
 where
     E::Msg: ClientMsg,
 {
@@ -266,7 +360,7 @@ where
     }
 }
 
-impl<E: Env<Timer = ClientTimer>> Handler<Timeout<ClientTimer>> for Client<E>
+impl<E: Env<Timer = ClientTimer>, S: Script> Handler<Timeout<ClientTimer>> for Client<E, S>
 where
     E::Msg: ClientMsg,
 {
@@ -276,16 +370,7 @@ where
         match t.tag {
             ClientTimer::Next => self.invoke(),
             ClientTimer::Resend => self.send_current(),
-            ClientTimer::Deadline(_) => {
-                if self.current.take().is_some() {
-                    let (now, me) = (self.env.elapsed(), Some(self.env.me()));
-                    self.history
-                        .info(now, me, self.process, Some("timeout".into()));
-                    self.process += u64::from(self.cfg.clients.max(1));
-                    self.rotate();
-                    self.schedule_next();
-                }
-            }
+            ClientTimer::Deadline(_) => self.complete(Outcome::Info, Some("timeout".into())),
         }
     }
 }

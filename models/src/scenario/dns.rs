@@ -22,8 +22,8 @@ use rand::Rng;
 use sim_core::history::Outcome as OpOutcome;
 use sim_core::{NodeId, Sim, SimTime};
 
-use super::client::{Ctx, Script};
 use super::{by_time, describe, Violation};
+use crate::client::{Ctx, Script};
 use crate::cluster::{Experiment, Outcome};
 use crate::msg::Msg;
 use crate::op::{Key, KvHistory, Op, Ret, Value};

@@ -21,8 +21,8 @@ use std::time::Duration;
 use rand::Rng;
 use sim_core::history::{Operation, Outcome};
 
-use super::client::{Ctx, Script};
 use super::{by_time, describe, ops_by_node, read_value, Violation};
+use crate::client::{Ctx, Script};
 use crate::op::{Key, KvHistory, Op, Ret, Value};
 
 /// Key of friend `a`'s pointer to its newest post.

@@ -1,7 +1,7 @@
 //! Application scenarios: what each consistency level means to a user, shown under partitions.
 //!
 //! The consistency spectrum is usually taught with four everyday applications. Each one here is
-//! a workload of application clients ([`client::AppClient`] running a [`client::Script`]) on
+//! a workload of application clients ([`Client`](crate::client::Client) running a [`Script`](crate::client::Script)) on
 //! top of the key-value protocols, with its own invariant checker that reads the history and
 //! reports every violation with the operations involved and their virtual times:
 //!
@@ -41,7 +41,6 @@
 //! assert!(out.violations.is_empty());
 //! ```
 
-pub mod client;
 pub mod comments;
 pub mod dns;
 pub mod feed;
@@ -65,7 +64,7 @@ use crate::msg::Msg;
 use crate::op::{KvHistory, Op, Ret};
 use crate::protocol::Protocol;
 
-use client::{AppClient, Script};
+use crate::client::{Client, Script};
 
 /// One of the four application scenarios.
 ///
@@ -394,7 +393,7 @@ impl ScenarioExperiment {
             format!("client{c}"),
             (),
             move |env: SimEnv<Msg, ClientTimer>, _| {
-                AppClient::new(env, cfg.clone(), script.clone(), rec.clone())
+                Client::with_script(env, cfg.clone(), script.clone(), rec.clone())
             },
         );
     }

@@ -21,8 +21,8 @@ use rand::Rng;
 use sim_core::history::Outcome;
 use sim_core::SimTime;
 
-use super::client::{Ctx, Script};
 use super::{by_time, describe, read_value, Violation};
+use crate::client::{Ctx, Script};
 use crate::op::{Key, KvHistory, Op, Ret, Value};
 
 /// Key of user `u`'s account record.
