@@ -31,7 +31,21 @@ enum Command {
     Check(actsim::cli::check::CheckArgs),
 }
 
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`actsim check ... | head`) would panic;
+/// a command-line tool should end quietly instead, as with the default action.
+#[cfg(unix)]
+fn restore_sigpipe() {
+    // SAFETY: setting a signal's disposition to its default at start-up, before any thread runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_sigpipe() {}
+
 fn main() {
+    restore_sigpipe();
     sim_core::log::init();
     let cli = Cli::parse();
     let code = match &cli.command {
