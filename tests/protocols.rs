@@ -147,6 +147,27 @@ fn small_experiment(protocol: Protocol, bug: bool) -> Experiment {
     }
 }
 
+/// Checks the small experiment. A sequential `Unknown` is accepted only when the same history
+/// passed the linearizability checker: linearizable implies sequentially consistent, so the
+/// Unknown is the sequential checker's budget, not the protocol (seen once in 100 seeds of the
+/// linearizable protocol, seed 83, in release with a 60 s budget). TODO(check_sequential
+/// performance): drop this exception once the checker decides such histories.
+fn small_check(exp: &Experiment, seed: u64, eval: &EvalOptions) -> Option<String> {
+    let (_, mut ev) = match run_and_evaluate_with(exp, seed, &RunOptions::default(), None, eval) {
+        Ok(r) => r,
+        Err(e) => return Some(e),
+    };
+    if ev.checks.get(&Model::Linearizable) == Some(&Check::Pass) {
+        if let Some(Check::Unknown(why)) = ev.checks.get(&Model::Sequential) {
+            eprintln!(
+                "seed {seed}: sequential checker undecided ({why}) on a linearizable history"
+            );
+            ev.checks.insert(Model::Sequential, Check::Pass);
+        }
+    }
+    problems(&ev)
+}
+
 fn bug_free_passes(protocol: Protocol, seeds: u64) -> Report {
     let exp = experiment(protocol, false, Nemesis::standard(), FAULTY);
     let models = promised_and_weaker(protocol);
@@ -154,6 +175,10 @@ fn bug_free_passes(protocol: Protocol, seeds: u64) -> Report {
         models.into_iter().partition(|&m| m == Model::Sequential);
     let eval = eval_options(others);
     let small = small_experiment(protocol, false);
+    let mut seq = seq;
+    if protocol == Protocol::Linearizable && !seq.is_empty() {
+        seq.push(Model::Linearizable);
+    }
     let eval_small = eval_options(seq);
     let name = format!("{protocol}_passes_its_checkers_under_the_standard_nemesis");
     let report = Runner::new(name.clone())
@@ -165,8 +190,8 @@ fn bug_free_passes(protocol: Protocol, seeds: u64) -> Report {
         .run(|seed, opts| {
             let mut o = judge(&exp, seed, opts, &eval);
             if !eval_small.models.is_empty() {
-                let s = judge(&small, seed, &RunOptions::default(), &eval_small);
-                if let Some(v) = s.violation {
+                let s = small_check(&small, seed, &eval_small);
+                if let Some(v) = s {
                     let v = format!("small experiment (3 replicas, 2 s of faults): {v}");
                     o.violation = Some(o.violation.map_or(v.clone(), |w| format!("{w}\n{v}")));
                 }
