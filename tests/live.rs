@@ -74,3 +74,73 @@ fn same_actor_runs_in_simulation_and_live() {
     let n = live_pongs.get();
     assert!((5..=31).contains(&n), "live run saw {n} pongs in 300 ms");
 }
+
+/// The linearizable protocol (Raft) unchanged on a real actix System: 3 replicas and 4 clients
+/// for about 2 s of real time; the history passes the same linearizability checker as
+/// simulated ones.
+#[test]
+fn linearizable_protocol_runs_live_and_its_history_is_linearizable() {
+    use models::check::{check_linearizable, CheckOptions};
+    use models::client::{Client, ClientConfig, ClientTimer, Routing};
+    use models::linearizable::{self, Replica};
+    use models::msg::Msg;
+    use models::op::{Op, Ret};
+    use models::raft::Persistent;
+    use models::workload::Workload;
+    use sim_core::history::{Outcome, Recorder};
+
+    let history: Recorder<Op, Ret> = Recorder::new();
+    let rec = history.clone();
+    actix::System::new().block_on(async move {
+        let mut cluster: LiveCluster<Msg> = LiveCluster::new(7);
+        let replicas: Vec<NodeId> = (0..3).map(NodeId).collect();
+        let cfg = linearizable::Config::default();
+        for _ in &replicas {
+            let (replicas, cfg) = (replicas.clone(), cfg.clone());
+            cluster.add_node(Persistent::default(), move |env, durable| {
+                Replica::new(env, durable, &replicas, &cfg)
+            });
+        }
+        let clients = 4;
+        for c in 0..clients {
+            let cfg = ClientConfig {
+                index: c,
+                clients,
+                routing: Routing::Leader {
+                    home: replicas[c as usize % replicas.len()],
+                    replicas: replicas.clone(),
+                },
+                timeout: Duration::from_millis(500),
+                workload: Workload {
+                    keys: 3,
+                    cas_fraction: 0.1,
+                    ..Workload::default()
+                },
+                cas_supported: linearizable::CAS,
+                // Clients compare this with the live clock (time since the cluster started).
+                stop_at: SimTime::from_millis(2_000),
+            };
+            let rec = rec.clone();
+            cluster.add_node((), move |env, _: Durable<()>| {
+                let env: actsim::live::LiveEnv<Msg, ClientTimer> = env;
+                Client::new(env, cfg.clone(), rec.clone())
+            });
+        }
+        // Let the last operations complete or time out.
+        actix::clock::sleep(Duration::from_millis(2_700)).await;
+    });
+    let h = history.take();
+    let ops = h.operations().expect("well-formed history");
+    let ok = ops
+        .iter()
+        .filter(|o| matches!(o.outcome, Outcome::Ok(_)))
+        .count();
+    let verdict = check_linearizable(&h, &CheckOptions::default()).expect("checkable");
+    assert!(
+        verdict.is_valid(),
+        "live history not linearizable: {verdict:?}"
+    );
+    // An election takes a few hundred ms, then operations take about a ms each.
+    assert!(ok >= 100, "only {ok} of {} operations ok", ops.len());
+    eprintln!("live linearizable: {ok} of {} operations ok", ops.len());
+}

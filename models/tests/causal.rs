@@ -2,83 +2,24 @@
 //! crashes, pauses, loss and duplication; sessions never seeing an effect before its cause;
 //! availability on both sides of a partition; and the planted bug `no-deps`.
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Duration;
 
+mod common;
+
 use actix::{Actor, Context, Handler};
+use common::{heal, lossy_net, net, split};
 use models::causal::{self, Config, Store};
 use models::client::{Client, ClientConfig, ClientTimer, Routing};
 use models::kv::{KvReply, KvRequest};
 use models::msg::Msg;
 use models::op::{Key, KvHistory, Op, Ret, Value};
 use models::workload::Workload;
-use rand::Rng;
-use rand_pcg::Pcg64;
 use sim_core::history::{Outcome, Recorder};
-use sim_core::network::{Arrival, DropCause, Network, Outbox, Packet};
 use sim_core::{Deliver, Durable, Env, NodeId, Sim, SimEnv, SimTime, Timeout};
-
-// ---------------------------------------------------------------------------------------------
-// A tiny partitionable network (test-only; sim-net's faulty network will replace it).
-
-/// Uniform 1–10 ms latency, optional loss and duplication, and blocked directed links.
-#[derive(Default)]
-struct TestNet {
-    blocked: BTreeSet<(NodeId, NodeId)>,
-    loss: f64,
-    dup: f64,
-}
-
-impl TestNet {
-    fn split(&mut self, a: &[NodeId], b: &[NodeId]) {
-        for &x in a {
-            for &y in b {
-                self.blocked.insert((x, y));
-                self.blocked.insert((y, x));
-            }
-        }
-    }
-}
-
-impl Network<Msg> for TestNet {
-    fn on_send(&mut self, now: SimTime, p: Packet<Msg>, rng: &mut Pcg64, out: &mut Outbox<Msg>) {
-        if self.blocked.contains(&(p.from, p.to)) {
-            return out.drop(p.from, p.to, DropCause::Partition);
-        }
-        if rng.random_bool(self.loss) {
-            return out.drop(p.from, p.to, DropCause::Loss);
-        }
-        let latency =
-            |rng: &mut Pcg64| Duration::from_nanos(rng.random_range(1_000_000..=10_000_000));
-        if rng.random_bool(self.dup) {
-            out.deliver_copy(now + latency(rng), p.clone());
-        }
-        out.deliver(now + latency(rng), p);
-    }
-
-    fn on_arrival(&mut self, _: SimTime, p: Packet<Msg>, _: &mut Outbox<Msg>) -> Arrival<Msg> {
-        if self.blocked.contains(&(p.from, p.to)) {
-            Arrival::Drop(DropCause::Partition)
-        } else {
-            Arrival::Deliver(p)
-        }
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-}
-
-fn split(sim: &mut Sim<Msg>, a: Vec<NodeId>, b: Vec<NodeId>) {
-    sim.control_network::<TestNet, _>(|net, _, _| net.split(&a, &b));
-}
-
-fn heal(sim: &mut Sim<Msg>) {
-    sim.control_network::<TestNet, _>(|net, _, _| net.blocked.clear());
-}
+use sim_net::FaultyNetwork;
 
 // ---------------------------------------------------------------------------------------------
 // Building a cluster with clients.
@@ -106,7 +47,7 @@ fn cluster(
     n: usize,
     per_replica: usize,
     cfg: &Config,
-    net: TestNet,
+    net: FaultyNetwork<Msg>,
     stop_at: SimTime,
 ) -> Cluster {
     let mut sim = Sim::with_network(seed, net);
@@ -295,12 +236,8 @@ fn causal_violations(history: &KvHistory) -> Vec<String> {
     violations
 }
 
-fn lossy() -> TestNet {
-    TestNet {
-        loss: 0.05,
-        dup: 0.02,
-        ..TestNet::default()
-    }
+fn lossy() -> FaultyNetwork<Msg> {
+    lossy_net(0.05, 0.02)
 }
 
 /// A chaotic run: 5 replicas, 2 clients each, partitions, crashes, pauses, loss, duplication.
@@ -378,14 +315,7 @@ fn no_deps_bug_shows_an_effect_before_its_cause() {
 
 #[test]
 fn every_request_succeeds_on_both_sides_of_a_partition() {
-    let mut c = cluster(
-        11,
-        5,
-        2,
-        &Config::default(),
-        TestNet::default(),
-        SimTime::from_secs(9),
-    );
+    let mut c = cluster(11, 5, 2, &Config::default(), net(), SimTime::from_secs(9));
     let r = c.replicas.clone();
     let side = |rs: &[NodeId], cs: &[NodeId]| -> Vec<NodeId> {
         let mut v = rs.to_vec();
@@ -442,7 +372,7 @@ impl<E: Env<Msg = Msg, Timer = ()>> Handler<Timeout<()>> for Probe<E> {
 
 #[test]
 fn restarted_replica_keeps_acknowledged_writes_and_sequence_numbers() {
-    let mut sim: Sim<Msg> = Sim::with_network(9, TestNet::default());
+    let mut sim: Sim<Msg> = Sim::with_network(9, net());
     let replicas = [NodeId(0), NodeId(1), NodeId(2)];
     for i in 0..3 {
         causal::add_replica(&mut sim, i, &replicas, &Config::default());

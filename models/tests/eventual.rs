@@ -1,83 +1,24 @@
 //! Integration tests of the eventual protocol: convergence after partitions, crashes and pauses,
 //! availability on both sides of a partition, lost writes under clock skew, and the planted bug.
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Duration;
 
+mod common;
+
 use actix::{Actor, Context, Handler};
+use common::{heal, lossy_net, net, split};
 use models::client::{Client, ClientConfig, ClientTimer, Routing};
 use models::eventual::{self, Config};
 use models::kv::{KvReply, KvRequest};
 use models::msg::Msg;
 use models::op::{Key, KvHistory, Op, Ret, Value};
 use models::workload::Workload;
-use rand::Rng;
-use rand_pcg::Pcg64;
 use sim_core::history::{Outcome, Recorder};
-use sim_core::network::{Arrival, DropCause, Network, Outbox, Packet};
 use sim_core::{ClockModel, Deliver, Durable, Env, NodeId, Sim, SimEnv, SimTime, Timeout};
-
-// ---------------------------------------------------------------------------------------------
-// A tiny partitionable network (test-only; sim-net's faulty network will replace it).
-
-/// Uniform 1–10 ms latency, optional loss and duplication, and blocked directed links.
-#[derive(Default)]
-struct TestNet {
-    blocked: BTreeSet<(NodeId, NodeId)>,
-    loss: f64,
-    dup: f64,
-}
-
-impl TestNet {
-    fn split(&mut self, a: &[NodeId], b: &[NodeId]) {
-        for &x in a {
-            for &y in b {
-                self.blocked.insert((x, y));
-                self.blocked.insert((y, x));
-            }
-        }
-    }
-}
-
-impl Network<Msg> for TestNet {
-    fn on_send(&mut self, now: SimTime, p: Packet<Msg>, rng: &mut Pcg64, out: &mut Outbox<Msg>) {
-        if self.blocked.contains(&(p.from, p.to)) {
-            return out.drop(p.from, p.to, DropCause::Partition);
-        }
-        if rng.random_bool(self.loss) {
-            return out.drop(p.from, p.to, DropCause::Loss);
-        }
-        let latency =
-            |rng: &mut Pcg64| Duration::from_nanos(rng.random_range(1_000_000..=10_000_000));
-        if rng.random_bool(self.dup) {
-            out.deliver_copy(now + latency(rng), p.clone());
-        }
-        out.deliver(now + latency(rng), p);
-    }
-
-    fn on_arrival(&mut self, _: SimTime, p: Packet<Msg>, _: &mut Outbox<Msg>) -> Arrival<Msg> {
-        if self.blocked.contains(&(p.from, p.to)) {
-            Arrival::Drop(DropCause::Partition)
-        } else {
-            Arrival::Deliver(p)
-        }
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-}
-
-fn split(sim: &mut Sim<Msg>, a: Vec<NodeId>, b: Vec<NodeId>) {
-    sim.control_network::<TestNet, _>(|net, _, _| net.split(&a, &b));
-}
-
-fn heal(sim: &mut Sim<Msg>) {
-    sim.control_network::<TestNet, _>(|net, _, _| net.blocked.clear());
-}
+use sim_net::FaultyNetwork;
 
 // ---------------------------------------------------------------------------------------------
 // Building a cluster with clients.
@@ -98,7 +39,7 @@ fn cluster(
     n: usize,
     per_replica: usize,
     cfg: &Config,
-    net: TestNet,
+    net: FaultyNetwork<Msg>,
     stop_at: SimTime,
 ) -> Cluster {
     let mut sim = Sim::with_network(seed, net);
@@ -207,11 +148,7 @@ fn written(history: &KvHistory) -> BTreeSet<Value> {
 #[test]
 fn replicas_converge_after_partitions_crashes_and_pauses() {
     for seed in 1..=4 {
-        let net = TestNet {
-            loss: 0.05,
-            dup: 0.02,
-            ..TestNet::default()
-        };
+        let net = lossy_net(0.05, 0.02);
         let mut c = cluster(seed, 5, 1, &Config::default(), net, SimTime::from_secs(8));
         nemesis(&mut c);
         c.sim.run_until(SimTime::from_secs(10)).unwrap();
@@ -243,14 +180,7 @@ fn replicas_converge_after_partitions_crashes_and_pauses() {
 
 #[test]
 fn every_request_succeeds_on_both_sides_of_a_partition() {
-    let mut c = cluster(
-        11,
-        5,
-        2,
-        &Config::default(),
-        TestNet::default(),
-        SimTime::from_secs(9),
-    );
+    let mut c = cluster(11, 5, 2, &Config::default(), net(), SimTime::from_secs(9));
     let r = c.replicas.clone();
     // Each side keeps its own clients: a client reaches only its home replica's side.
     let side = |rs: &[NodeId], cs: &[NodeId]| -> Vec<NodeId> {
@@ -292,11 +222,7 @@ fn no_anti_entropy_bug_leaves_replicas_diverged() {
     };
     let diverged = (1..=4)
         .filter(|&seed| {
-            let net = TestNet {
-                loss: 0.05,
-                dup: 0.02,
-                ..TestNet::default()
-            };
+            let net = lossy_net(0.05, 0.02);
             let mut c = cluster(seed, 5, 1, &cfg, net, SimTime::from_secs(8));
             nemesis(&mut c);
             c.sim.run_until(SimTime::from_secs(10)).unwrap();
@@ -398,11 +324,7 @@ fn clock_skew_loses_an_acknowledged_write() {
 #[test]
 fn same_seed_same_trace() {
     let run = |seed| {
-        let net = TestNet {
-            loss: 0.05,
-            dup: 0.02,
-            ..TestNet::default()
-        };
+        let net = lossy_net(0.05, 0.02);
         let mut c = cluster(seed, 5, 1, &Config::default(), net, SimTime::from_secs(8));
         nemesis(&mut c);
         c.sim.run_until(SimTime::from_secs(10)).unwrap();

@@ -1,6 +1,7 @@
 //! The linearizable (Raft) protocol under faults: Raft invariants, durability, convergence,
 //! real-time read freshness, CAP behaviour, and the planted stale-read bug.
 
+mod common;
 mod raft_common;
 
 use std::time::Duration;
@@ -47,7 +48,7 @@ fn assert_clean(what: &str, seed: u64, v: &[String]) {
 #[test]
 fn no_faults_every_operation_succeeds() {
     let p = proto(Config::default());
-    let mut c = cluster(1, 3, 3, ms(3000), TestNet::default(), &p, &spread(3));
+    let mut c = cluster(1, 3, 3, ms(3000), net(), &p, &spread(3));
     c.sim.run_until(ms(4000)).unwrap();
     let log = final_log(&mut c, &p);
     assert_clean("history", 1, &check_history(&c, &log));
@@ -63,11 +64,7 @@ fn no_faults_every_operation_succeeds() {
 fn random_faults_keep_raft_invariants_and_linearizable_reads() {
     for seed in 1..=12 {
         let p = proto(Config::default());
-        let net = TestNet {
-            loss: 0.02,
-            dup: 0.02,
-            ..TestNet::default()
-        };
+        let net = lossy_net(0.02, 0.02);
         let mut c = cluster(seed, 5, 5, ms(6000), net, &p, &spread(5));
         start_monitor(&mut c, status, Duration::from_millis(20), ms(9000));
         random_nemesis(&mut c, ms(300), ms(6000));
@@ -86,7 +83,7 @@ fn random_faults_keep_raft_invariants_and_linearizable_reads() {
 #[test]
 fn whole_cluster_restart_keeps_acknowledged_writes() {
     let p = proto(Config::default());
-    let mut c = cluster(3, 3, 3, ms(4000), TestNet::default(), &p, &spread(3));
+    let mut c = cluster(3, 3, 3, ms(4000), net(), &p, &spread(3));
     c.sim.run_until(ms(2000)).unwrap();
     for r in c.replicas.clone() {
         c.sim.crash(r).unwrap();
@@ -107,7 +104,7 @@ fn whole_cluster_restart_keeps_acknowledged_writes() {
 /// 5 replicas and 5 clients, client `i` homed at replica `i`, trying every replica in turn.
 fn cap_cluster(seed: u64, cfg: Config) -> (Cluster, Proto) {
     let p = proto(cfg);
-    let c = cluster(seed, 5, 5, ms(12000), TestNet::default(), &p, &spread(5));
+    let c = cluster(seed, 5, 5, ms(12000), net(), &p, &spread(5));
     (c, p)
 }
 
@@ -222,11 +219,7 @@ fn planted_stale_read_bug_shows_when_the_leader_is_cut_off() {
 fn same_seed_same_run() {
     let run = |seed| {
         let p = proto(Config::default());
-        let net = TestNet {
-            loss: 0.05,
-            dup: 0.05,
-            ..TestNet::default()
-        };
+        let net = lossy_net(0.05, 0.05);
         let mut c = cluster(seed, 5, 4, ms(3000), net, &p, &spread(5));
         random_nemesis(&mut c, ms(200), ms(3000));
         c.sim.run_until(ms(4000)).unwrap();

@@ -1,6 +1,7 @@
 //! The sequential (ZooKeeper-style) protocol under faults: Raft invariants, convergence, session
 //! order (read your writes, monotonic reads), CAP behaviour, and the planted no-session bug.
 
+mod common;
 mod raft_common;
 
 use std::time::Duration;
@@ -42,7 +43,7 @@ fn assert_clean(what: &str, seed: u64, v: &[String]) {
 #[test]
 fn no_faults_every_operation_succeeds() {
     let p = proto(Config::default());
-    let mut c = cluster(1, 3, 6, ms(3000), TestNet::default(), &p, &spread(3));
+    let mut c = cluster(1, 3, 6, ms(3000), net(), &p, &spread(3));
     c.sim.run_until(ms(4000)).unwrap();
     let log = final_log(&mut c, &p);
     assert_clean("history", 1, &check_history(&c, &log));
@@ -56,11 +57,7 @@ fn no_faults_every_operation_succeeds() {
 fn random_faults_keep_raft_invariants_and_sessions() {
     for seed in 1..=12 {
         let p = proto(Config::default());
-        let net = TestNet {
-            loss: 0.02,
-            dup: 0.02,
-            ..TestNet::default()
-        };
+        let net = lossy_net(0.02, 0.02);
         let mut c = cluster(seed, 5, 5, ms(6000), net, &p, &spread(5));
         start_monitor(&mut c, status, Duration::from_millis(20), ms(9000));
         random_nemesis(&mut c, ms(300), ms(6000));
@@ -79,7 +76,7 @@ fn random_faults_keep_raft_invariants_and_sessions() {
 fn reads_on_followers_can_be_stale_but_never_behind_the_session() {
     // Not linearizable by design: some read misses a write another client completed earlier.
     let p = proto(Config::default());
-    let mut c = cluster(5, 3, 6, ms(3000), TestNet::default(), &p, &spread(3));
+    let mut c = cluster(5, 3, 6, ms(3000), net(), &p, &spread(3));
     c.sim.run_until(ms(4000)).unwrap();
     let log = final_log(&mut c, &p);
     assert_clean("history", 5, &check_history(&c, &log));
@@ -93,7 +90,7 @@ fn cap_cluster(seed: u64, cfg: Config) -> (Cluster, Proto) {
     let homes = |c: usize| Routing::Sticky {
         home: NodeId(c as u32),
     };
-    let c = cluster(seed, 5, 5, ms(12000), TestNet::default(), &p, &homes);
+    let c = cluster(seed, 5, 5, ms(12000), net(), &p, &homes);
     (c, p)
 }
 
@@ -161,7 +158,7 @@ fn planted_no_session_bug_breaks_read_your_writes() {
             bug: true,
             ..Config::default()
         });
-        let mut c = cluster(seed, 3, 6, ms(3000), TestNet::default(), &p, &spread(3));
+        let mut c = cluster(seed, 3, 6, ms(3000), net(), &p, &spread(3));
         c.sim.run_until(ms(4000)).unwrap();
         let log = final_log(&mut c, &p);
         let v = check_history(&c, &log);
@@ -176,11 +173,7 @@ fn planted_no_session_bug_breaks_read_your_writes() {
 fn same_seed_same_run() {
     let run = |seed| {
         let p = proto(Config::default());
-        let net = TestNet {
-            loss: 0.05,
-            dup: 0.05,
-            ..TestNet::default()
-        };
+        let net = lossy_net(0.05, 0.05);
         let mut c = cluster(seed, 5, 4, ms(3000), net, &p, &spread(5));
         random_nemesis(&mut c, ms(200), ms(3000));
         c.sim.run_until(ms(4000)).unwrap();

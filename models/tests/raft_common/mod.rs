@@ -1,13 +1,12 @@
 //! Test harness shared by the sequential and linearizable tests (both run on the Raft core):
-//! a tiny partitionable network, a random nemesis, a sampling monitor of Raft invariants, and
+//! a random nemesis (on sim-net's faulty network, see `common`), a sampling monitor of Raft invariants, and
 //! history checks that need no consistency checker (they use the final committed log as the
 //! order of writes).
 
 #![allow(dead_code)]
 
-use std::any::Any;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -17,74 +16,12 @@ use models::op::{Key, Op, Ret, Value};
 use models::raft::{Command, Entry, Persistent, RoleName, Status, Store};
 use models::workload::Workload;
 use rand::Rng;
-use rand_pcg::Pcg64;
 use sim_core::history::{Outcome, Recorder};
-use sim_core::network::{Arrival, DropCause, Network, Outbox, Packet};
 use sim_core::rng::Purpose;
 use sim_core::{Durable, NodeId, NodeStatus, Sim, SimEnv, SimError, SimTime};
+use sim_net::FaultyNetwork;
 
-/// A test-only network: uniform 1–10 ms latency, optional loss and duplication, and a set of
-/// blocked directed links (to be replaced by sim-net's faulty network).
-#[derive(Debug, Default)]
-pub struct TestNet {
-    pub blocked: BTreeSet<(NodeId, NodeId)>,
-    pub loss: f64,
-    pub dup: f64,
-}
-
-impl Network<Msg> for TestNet {
-    fn on_send(&mut self, now: SimTime, p: Packet<Msg>, rng: &mut Pcg64, out: &mut Outbox<Msg>) {
-        if self.blocked.contains(&(p.from, p.to)) {
-            return out.drop(p.from, p.to, DropCause::Partition);
-        }
-        if self.loss > 0.0 && rng.random_bool(self.loss) {
-            return out.drop(p.from, p.to, DropCause::Loss);
-        }
-        if self.dup > 0.0 && rng.random_bool(self.dup) {
-            let lat = Duration::from_nanos(rng.random_range(1_000_000..=10_000_000));
-            out.deliver_copy(now + lat, p.clone());
-        }
-        let lat = Duration::from_nanos(rng.random_range(1_000_000..=10_000_000));
-        out.deliver(now + lat, p);
-    }
-
-    fn on_arrival(&mut self, _: SimTime, p: Packet<Msg>, _: &mut Outbox<Msg>) -> Arrival<Msg> {
-        if self.blocked.contains(&(p.from, p.to)) {
-            Arrival::Drop(DropCause::Partition)
-        } else {
-            Arrival::Deliver(p)
-        }
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-}
-
-/// Blocks every link between nodes of different groups (nodes in no group keep all links).
-pub fn partition(sim: &mut Sim<Msg>, groups: &[Vec<NodeId>]) {
-    sim.control_network::<TestNet, _>(|net, _, _| {
-        net.blocked.clear();
-        for (i, a) in groups.iter().enumerate() {
-            for (j, b) in groups.iter().enumerate() {
-                if i != j {
-                    for &x in a {
-                        for &y in b {
-                            net.blocked.insert((x, y));
-                        }
-                    }
-                }
-            }
-        }
-    });
-    sim.record_fault(None, &format!("partition {groups:?}"));
-}
-
-/// Unblocks every link.
-pub fn heal(sim: &mut Sim<Msg>) {
-    sim.control_network::<TestNet, _>(|net, _, _| net.blocked.clear());
-    sim.record_fault(None, "heal");
-}
+pub use crate::common::{heal, lossy_net, net, partition};
 
 /// A protocol's `add_replica` with its config bound.
 pub type AddReplica = Box<dyn Fn(&mut Sim<Msg>, usize, &[NodeId]) -> NodeId>;
@@ -114,7 +51,7 @@ pub fn cluster(
     n: usize,
     clients: usize,
     stop_at: SimTime,
-    net: TestNet,
+    net: FaultyNetwork<Msg>,
     proto: &Proto,
     homes: &Homes,
 ) -> Cluster {
