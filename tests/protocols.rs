@@ -126,60 +126,9 @@ fn print_report(what: &str, r: &Report) {
 /// How long the fault phase lasts in the checker sweeps.
 const FAULTY: Duration = Duration::from_secs(6);
 
-/// A small experiment for the sequential-consistency checker: 3 replicas, 3 clients, 1 s
-/// healthy, 2 s of faults, 1 s quiet (about 200 operations).
-///
-/// TODO(check_sequential performance): the sequential checker searches the whole history (no
-/// per-key decomposition); on the standard experiment (5 replicas, 10 clients, ~1000
-/// operations) it ran out of a 60 s budget on every seed in debug, and even 5 replicas x 1
-/// client x 3 s (~500 operations) gives Unknown after 30 s. Until it is faster, the
-/// `Sequential` model is checked on this small experiment only (under the same nemesis); once
-/// it is, check it on `experiment(..)` with the other models.
-fn small_experiment(protocol: Protocol, bug: bool) -> Experiment {
-    Experiment {
-        replicas: 3,
-        minority: 1,
-        clients_per_replica: 1,
-        healthy: Duration::from_secs(1),
-        faulty: Duration::from_secs(2),
-        quiet: Duration::from_secs(1),
-        ..experiment(protocol, bug, Nemesis::standard(), FAULTY)
-    }
-}
-
-/// Checks the small experiment. A sequential `Unknown` is accepted only when the same history
-/// passed the linearizability checker: linearizable implies sequentially consistent, so the
-/// Unknown is the sequential checker's budget, not the protocol (seen once in 100 seeds of the
-/// linearizable protocol, seed 83, in release with a 60 s budget). TODO(check_sequential
-/// performance): drop this exception once the checker decides such histories.
-fn small_check(exp: &Experiment, seed: u64, eval: &EvalOptions) -> Option<String> {
-    let (_, mut ev) = match run_and_evaluate_with(exp, seed, &RunOptions::default(), None, eval) {
-        Ok(r) => r,
-        Err(e) => return Some(e),
-    };
-    if ev.checks.get(&Model::Linearizable) == Some(&Check::Pass) {
-        if let Some(Check::Unknown(why)) = ev.checks.get(&Model::Sequential) {
-            eprintln!(
-                "seed {seed}: sequential checker undecided ({why}) on a linearizable history"
-            );
-            ev.checks.insert(Model::Sequential, Check::Pass);
-        }
-    }
-    problems(&ev)
-}
-
 fn bug_free_passes(protocol: Protocol, seeds: u64) -> Report {
     let exp = experiment(protocol, false, Nemesis::standard(), FAULTY);
-    let models = promised_and_weaker(protocol);
-    let (seq, others): (Vec<Model>, Vec<Model>) =
-        models.into_iter().partition(|&m| m == Model::Sequential);
-    let eval = eval_options(others);
-    let small = small_experiment(protocol, false);
-    let mut seq = seq;
-    if protocol == Protocol::Linearizable && !seq.is_empty() {
-        seq.push(Model::Linearizable);
-    }
-    let eval_small = eval_options(seq);
+    let eval = eval_options(promised_and_weaker(protocol));
     let name = format!("{protocol}_passes_its_checkers_under_the_standard_nemesis");
     let report = Runner::new(name.clone())
         .seeds(0..seeds)
@@ -187,17 +136,7 @@ fn bug_free_passes(protocol: Protocol, seeds: u64) -> Report {
         .reproduce_with(move |seed| {
             format!("ACTSIM_SEED={seed} cargo test --test protocols {name}")
         })
-        .run(|seed, opts| {
-            let mut o = judge(&exp, seed, opts, &eval);
-            if !eval_small.models.is_empty() {
-                let s = small_check(&small, seed, &eval_small);
-                if let Some(v) = s {
-                    let v = format!("small experiment (3 replicas, 2 s of faults): {v}");
-                    o.violation = Some(o.violation.map_or(v.clone(), |w| format!("{w}\n{v}")));
-                }
-            }
-            o
-        });
+        .run(|seed, opts| judge(&exp, seed, opts, &eval));
     print_report(protocol.name(), &report);
     report
 }
@@ -257,9 +196,8 @@ fn bug_experiment(protocol: Protocol) -> Experiment {
             FAULTY,
         ),
         // Reads before the session's own write is applied: sticky clients on followers that
-        // lag; pauses and partitions make them lag. On the small experiment: the sequential
-        // checker is too slow for the big one (see `small_experiment`).
-        Protocol::Sequential => small_experiment(protocol, true),
+        // lag; pauses and partitions make them lag.
+        Protocol::Sequential => experiment(protocol, true, Nemesis::standard(), FAULTY),
         // A remote write applied before its dependencies: needs pushes lost or overtaken, so
         // loss on every link.
         Protocol::Causal => {
@@ -290,8 +228,7 @@ fn planted_bug_is_found_and_reproduced(protocol: Protocol) -> u64 {
     let exp = bug_experiment(protocol);
     let model = Model::of(protocol);
     // Here we look for a definite violation: a seed whose check runs out of budget (Unknown)
-    // is not counted as found and the sweep moves on. A short budget keeps the sweep fast:
-    // refuting an invalid history can take the sequential checker minutes on some seeds.
+    // is not counted as found and the sweep moves on.
     let mut eval = eval_options(vec![model]);
     eval.budget.time = Some(Duration::from_secs(5));
     let unknown = std::cell::Cell::new(0);
