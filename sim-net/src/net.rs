@@ -18,9 +18,8 @@
 //! unclogged *drains*: the held messages wait until everything in flight has arrived (and
 //! joined the queue), and new sends queue behind them, so that FIFO order survives the clog.
 //!
-//! Known limit: the kernel holds messages for a *paused* node before asking the network, so a
-//! FIFO link clogged and released while its receiver is paused can deliver a message that was
-//! kernel-held ahead of an older network-held one.
+//! A paused receiver does not break this: the kernel asks the network first and holds only
+//! what the network admitted, in arrival order.
 
 use std::any::Any;
 use std::collections::{BTreeSet, VecDeque};
