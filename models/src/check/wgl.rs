@@ -115,9 +115,10 @@ struct Cache<S> {
 }
 
 impl<S: Eq + Clone> Cache<S> {
-    fn new(words: usize) -> Self {
+    /// An empty table for `n` operations (small searches start with a small table).
+    fn new(n: usize, words: usize) -> Self {
         Cache {
-            slots: vec![(0, 0); 1 << 10],
+            slots: vec![(0, 0); (4 * n).next_power_of_two().clamp(16, 1 << 12)],
             words,
             bits: Vec::new(),
             states: Vec::new(),
@@ -253,7 +254,7 @@ impl<'a, M: Model> Searcher<'a, M> {
             lin: vec![0u64; words],
             zob: (0..n as u64).map(|i| stable_hash(&i)).collect(),
             zhash: 0,
-            cache: Cache::new(words),
+            cache: Cache::new(n, words),
             state,
             stack: Vec::new(),
             best: Vec::new(),
@@ -469,6 +470,29 @@ mod tests {
             call,
             ret_at,
             id,
+        }
+    }
+
+    #[test]
+    fn memo_compares_exactly_and_survives_growth() {
+        // Every entry has the same hash: only the exact comparison tells them apart.
+        let mut c: Cache<u32> = Cache::new(1, 2);
+        for i in 0..600u64 {
+            assert!(c.insert(7, &[i, !i], &(i as u32 % 3)));
+        }
+        for i in 0..600u64 {
+            assert!(!c.insert(7, &[i, !i], &(i as u32 % 3)));
+            // Same bitset, other state; same state, other bitset.
+            assert!(c.insert(7, &[i, !i], &(1000 + i as u32)));
+            assert!(c.insert(7, &[i, i], &(i as u32 % 3)));
+        }
+        // Distinct hashes, through several doublings of the table.
+        let mut c: Cache<u32> = Cache::new(1, 1);
+        for i in 0..100_000u64 {
+            assert!(c.insert(i.wrapping_mul(0x9E37_79B9_7F4A_7C15), &[i], &0));
+        }
+        for i in (0..100_000u64).step_by(7) {
+            assert!(!c.insert(i.wrapping_mul(0x9E37_79B9_7F4A_7C15), &[i], &0));
         }
     }
 
