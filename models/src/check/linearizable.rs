@@ -159,6 +159,11 @@ impl PartSearch<'_> {
 /// Steps a part gets in the first round; each later round gives four times more.
 const FIRST_ROUND_STEPS: u64 = 20_000;
 
+/// A first round whose parts have fewer operations than this in total runs on the calling
+/// thread: starting threads would cost more than searching them. (Later rounds, which only
+/// parts that needed more than a slice reach, always use threads.)
+const INLINE_OPS: usize = 512;
+
 /// Searches all parts in rounds of growing step slices, in parallel within a round.
 ///
 /// A failing part is usually found within a few rounds even when other parts are expensive,
@@ -191,7 +196,10 @@ fn run_rounds(
         todo.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
         let first_failed = AtomicUsize::new(usize::MAX);
         let order: Vec<usize> = (0..todo.len()).collect();
-        let round = parallel::run(&order, opts.parallelism, |k| {
+        let small = slice == FIRST_ROUND_STEPS
+            && todo.iter().map(|&i| sizes[i]).sum::<usize>() < INLINE_OPS;
+        let threads = if small { 1 } else { opts.parallelism };
+        let round = parallel::run(&order, threads, |k| {
             let i = todo[k];
             let cancel = || first_failed.load(Ordering::Relaxed) < i;
             let Ok(mut s) = searches[i].lock() else {

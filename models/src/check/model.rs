@@ -183,7 +183,8 @@ impl Interner {
     /// Returns the id of an existing string with the same content, or adds `node`.
     fn intern_string(&mut self, node: Node) -> u32 {
         let key = (node.len, node.h);
-        let mut c = self.by_content.get(&key).copied().unwrap_or(NONE);
+        let first = self.by_content.get(&key).copied().unwrap_or(NONE);
+        let mut c = first;
         if c != NONE {
             let mut mine = Vec::new();
             self.bytes_of_node(&node, &mut mine);
@@ -196,7 +197,6 @@ impl Interner {
                 c = self.content_next[c as usize];
             }
         }
-        let first = self.by_content.get(&key).copied().unwrap_or(NONE);
         let i = self.push(node);
         self.content_next[i as usize] = first;
         self.by_content.insert(key, i);

@@ -48,9 +48,10 @@ use std::collections::BTreeMap;
 #[allow(clippy::disallowed_types)] // the budget deadline is the one wall-clock type
 use std::time::Instant;
 
+use sim_core::hash::stable_hash;
 use sim_core::history::{Operation, Outcome};
 
-use super::hash::{fx_hash, splitmix64, FxBuild};
+use super::hash::{fx_hash, FxBuild};
 use super::linearizable::relevant;
 use super::model::{compile, Compiled, Interner, Model, MultiRegisterModel};
 use super::wgl::{stop_reason, Limits, Stopped};
@@ -125,7 +126,7 @@ fn generic(
     let mut pos = vec![0usize; p];
     let words = idx.len().div_ceil(64).max(1);
     // Consumed set = positions; hash it by Zobrist over (process, position).
-    let zob = |proc_: usize, at: usize| splitmix64(((proc_ as u64) << 32) | at as u64);
+    let zob = |proc_: usize, at: usize| stable_hash(&(((proc_ as u64) << 32) | at as u64));
     let mut zhash = 0u64;
     let mut seen: Seen = Seen::default();
     let _ = words;

@@ -34,11 +34,12 @@
 //! }
 //! ```
 
-use std::collections::hash_map::Entry as MapEntry;
-use std::collections::HashMap;
 use std::time::Instant;
 
-use super::hash::{fx_hash, splitmix64, IdentityBuild};
+use sim_core::hash::stable_hash;
+
+use super::hash::fx_hash;
+
 use super::model::Model;
 
 /// One operation to linearize.
@@ -98,51 +99,82 @@ pub enum SearchResult {
 
 const NIL: u32 = u32::MAX;
 
-/// Memo table of (bitset, state) pairs, chained by their combined hash.
+/// Memo table of (bitset, state) pairs: open addressing on their combined 64-bit hash.
+///
+/// A slot holds a 32-bit tag of the hash (whose low bits choose the slot, so the table can grow
+/// without storing hashes) and the entry's index; bitsets and states are compared (exactly: the
+/// hash only selects candidates) only when the tags match. Bitsets live in one flat vector, `words` words per entry, so an entry
+/// costs no allocation of its own.
 struct Cache<S> {
-    heads: HashMap<u64, u32, IdentityBuild>,
+    /// (tag, entry index + 1); index 0 marks an empty slot. The length is
+    /// a power of two, at least twice the number of entries.
+    slots: Vec<(u32, u32)>,
     words: usize,
     bits: Vec<u64>,
     states: Vec<S>,
-    next: Vec<u32>,
 }
 
 impl<S: Eq + Clone> Cache<S> {
-    fn new(words: usize) -> Self {
+    /// An empty table for `n` operations (small searches start with a small table).
+    fn new(n: usize, words: usize) -> Self {
         Cache {
-            heads: HashMap::default(),
+            slots: vec![(0, 0); (4 * n).next_power_of_two().clamp(16, 1 << 12)],
             words,
             bits: Vec::new(),
             states: Vec::new(),
-            next: Vec::new(),
         }
     }
 
     /// Inserts (bits, state) unless present; true if inserted.
+    #[inline]
     fn insert(&mut self, h: u64, bits: &[u64], state: &S) -> bool {
-        let new = self.states.len() as u32;
-        match self.heads.entry(h) {
-            MapEntry::Occupied(mut e) => {
-                let mut i = *e.get();
-                while i != NIL {
-                    let at = i as usize * self.words;
-                    if self.bits[at..at + self.words] == *bits && self.states[i as usize] == *state
-                    {
-                        return false;
-                    }
-                    i = self.next[i as usize];
+        let mask = self.slots.len() - 1;
+        let tag = (h ^ (h >> 32)) as u32;
+        let mut i = tag as usize & mask;
+        loop {
+            let (t, idx) = self.slots[i];
+            if idx == 0 {
+                break;
+            }
+            if t == tag {
+                let e = idx as usize - 1;
+                let mine = &self.bits[e * self.words..(e + 1) * self.words];
+                // Short bitsets: an inline loop beats a call to memcmp.
+                let same = if self.words <= 4 {
+                    mine.iter().zip(bits).all(|(a, b)| a == b)
+                } else {
+                    mine == bits
+                };
+                if same && self.states[e] == *state {
+                    return false;
                 }
-                self.next.push(*e.get());
-                e.insert(new);
             }
-            MapEntry::Vacant(e) => {
-                self.next.push(NIL);
-                e.insert(new);
-            }
+            i = (i + 1) & mask;
         }
         self.bits.extend_from_slice(bits);
         self.states.push(state.clone());
+        self.slots[i] = (tag, self.states.len() as u32);
+        if 2 * self.states.len() > self.slots.len() {
+            self.grow();
+        }
         true
+    }
+
+    /// Doubles the table (keeps the load at most 1/2).
+    #[cold]
+    fn grow(&mut self) {
+        let len = 2 * self.slots.len();
+        let old = std::mem::replace(&mut self.slots, vec![(0, 0); len]);
+        let mask = self.slots.len() - 1;
+        for (tag, idx) in old {
+            if idx != 0 {
+                let mut i = tag as usize & mask;
+                while self.slots[i].1 != 0 {
+                    i = (i + 1) & mask;
+                }
+                self.slots[i] = (tag, idx);
+            }
+        }
     }
 }
 
@@ -220,9 +252,9 @@ impl<'a, M: Model> Searcher<'a, M> {
             node_is_call,
             ret_node,
             lin: vec![0u64; words],
-            zob: (0..n as u64).map(splitmix64).collect(),
+            zob: (0..n as u64).map(|i| stable_hash(&i)).collect(),
             zhash: 0,
-            cache: Cache::new(words),
+            cache: Cache::new(n, words),
             state,
             stack: Vec::new(),
             best: Vec::new(),
@@ -276,7 +308,7 @@ impl<'a, M: Model> Searcher<'a, M> {
                 if let Some(ns) = self.model.step(&self.state, &e.op, e.ret.as_ref()) {
                     self.lin[op / 64] |= 1u64 << (op % 64);
                     let h = self.zhash ^ self.zob[op];
-                    let key = h ^ fx_hash(&ns).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                    let key = h ^ fx_hash(&ns);
                     if self.cache.insert(key, &self.lin, &ns) {
                         self.zhash = h;
                         if e.ret_at.is_some() {
@@ -438,6 +470,29 @@ mod tests {
             call,
             ret_at,
             id,
+        }
+    }
+
+    #[test]
+    fn memo_compares_exactly_and_survives_growth() {
+        // Every entry has the same hash: only the exact comparison tells them apart.
+        let mut c: Cache<u32> = Cache::new(1, 2);
+        for i in 0..600u64 {
+            assert!(c.insert(7, &[i, !i], &(i as u32 % 3)));
+        }
+        for i in 0..600u64 {
+            assert!(!c.insert(7, &[i, !i], &(i as u32 % 3)));
+            // Same bitset, other state; same state, other bitset.
+            assert!(c.insert(7, &[i, !i], &(1000 + i as u32)));
+            assert!(c.insert(7, &[i, i], &(i as u32 % 3)));
+        }
+        // Distinct hashes, through several doublings of the table.
+        let mut c: Cache<u32> = Cache::new(1, 1);
+        for i in 0..100_000u64 {
+            assert!(c.insert(i.wrapping_mul(0x9E37_79B9_7F4A_7C15), &[i], &0));
+        }
+        for i in (0..100_000u64).step_by(7) {
+            assert!(!c.insert(i.wrapping_mul(0x9E37_79B9_7F4A_7C15), &[i], &0));
         }
     }
 
