@@ -140,15 +140,9 @@ pub fn run(args: &ScenarioArgs) -> i32 {
     if args.jobs > 0 {
         runner = runner.jobs(args.jobs);
     }
-    let total = jobs.len();
-    if !args.json {
-        runner = runner.on_progress(move |done, _, _| {
-            eprint!("\r{done}/{total} runs");
-            if done == total {
-                eprint!("\r");
-            }
-        });
-    }
+    let pb = super::common::progress(jobs.len() as u64, "scenario");
+    let pbc = pb.clone();
+    runner = runner.on_progress(move |_, _, _| pbc.inc(1));
     let report = runner.run(|i, _| {
         let (s, p, seed) = jobs[i as usize];
         let r = experiment(args, s, p)
@@ -163,6 +157,7 @@ pub fn run(args: &ScenarioArgs) -> i32 {
         }
         crate::harness::SeedOutcome::pass(i)
     });
+    pb.finish_and_clear();
     let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
     // A panic inside a run is reported by the runner instead of a result.
     for f in &report.failures {
