@@ -673,6 +673,7 @@ impl<M: Payload> Sim<M> {
     /// Hands an admitted packet to its destination, or holds it while the destination is paused
     /// (a paused process's socket buffer: it is delivered on resume whatever the network does
     /// meanwhile, in arrival order).
+    #[inline]
     fn admitted(&mut self, time: SimTime, p: Packet<M>) {
         if self.dead_letter(&p) {
             return;
@@ -776,7 +777,16 @@ impl<M: Payload> Sim<M> {
         }
     }
 
+    #[inline]
     fn apply_effects(&mut self) {
+        // Most handlers (a gossip received, a reply consumed) emit nothing: skip the swap.
+        if self.shared.effects.borrow().is_empty() {
+            return;
+        }
+        self.apply_pending_effects();
+    }
+
+    fn apply_pending_effects(&mut self) {
         let mut effects = std::mem::take(&mut self.effects);
         std::mem::swap(&mut effects, &mut *self.shared.effects.borrow_mut());
         for e in effects.drain(..) {
