@@ -333,10 +333,8 @@ impl<M: Payload> Sim<M> {
     ) -> Option<R> {
         let now = self.now();
         let net = self.network.as_any_mut().downcast_mut::<N>()?;
-        let mut out = std::mem::take(&mut self.outbox);
-        let r = f(net, now, &mut out);
-        self.drain_outbox(&mut out);
-        self.outbox = out;
+        let r = f(net, now, &mut self.outbox);
+        self.drain_outbox();
         Some(r)
     }
 
@@ -663,10 +661,8 @@ impl<M: Payload> Sim<M> {
             return;
         }
         let (from, to) = (p.from, p.to);
-        let mut out = std::mem::take(&mut self.outbox);
-        let arrival = self.network.on_arrival(time, p, &mut out);
-        self.drain_outbox(&mut out);
-        self.outbox = out;
+        let arrival = self.network.on_arrival(time, p, &mut self.outbox);
+        self.drain_outbox();
         match arrival {
             Arrival::Deliver(p) => self.admitted(time, p),
             Arrival::Drop(cause) => self.count_drop(from, to, cause),
@@ -677,6 +673,7 @@ impl<M: Payload> Sim<M> {
     /// Hands an admitted packet to its destination, or holds it while the destination is paused
     /// (a paused process's socket buffer: it is delivered on resume whatever the network does
     /// meanwhile, in arrival order).
+    #[inline]
     fn admitted(&mut self, time: SimTime, p: Packet<M>) {
         if self.dead_letter(&p) {
             return;
@@ -780,7 +777,16 @@ impl<M: Payload> Sim<M> {
         }
     }
 
+    #[inline]
     fn apply_effects(&mut self) {
+        // Most handlers (a gossip received, a reply consumed) emit nothing: skip the swap.
+        if self.shared.effects.borrow().is_empty() {
+            return;
+        }
+        self.apply_pending_effects();
+    }
+
+    fn apply_pending_effects(&mut self) {
         let mut effects = std::mem::take(&mut self.effects);
         std::mem::swap(&mut effects, &mut *self.shared.effects.borrow_mut());
         for e in effects.drain(..) {
@@ -821,35 +827,51 @@ impl<M: Payload> Sim<M> {
             msg,
             incarnation: n.incarnation,
         };
-        let mut out = std::mem::take(&mut self.outbox);
         self.network
-            .on_send(self.now(), packet, &mut self.net_rng, &mut out);
-        self.drain_outbox(&mut out);
-        self.outbox = out;
+            .on_send(self.now(), packet, &mut self.net_rng, &mut self.outbox);
+        self.drain_outbox();
     }
 
+    /// Applies what the network put in the outbox. The outbox stays in place (no move in and
+    /// out per message): its fields and the queue, counters and tracer are borrowed apart.
     #[inline]
-    fn drain_outbox(&mut self, out: &mut Outbox<M>) {
+    fn drain_outbox(&mut self) {
         let now = self.now();
-        for a in out.actions.drain(..) {
+        for a in self.outbox.actions.drain(..) {
             match a {
                 NetAction::Deliver(at, p) => self.queue.push(at.max(now), Event::Arrive(p)),
-                NetAction::Drop(from, to, cause) => self.count_drop(from, to, cause),
+                NetAction::Drop(from, to, cause) => {
+                    record_drop(&mut self.counters, &mut self.tracer, now, from, to, cause)
+                }
             }
         }
-        self.counters.duplicated += std::mem::take(&mut out.duplicates);
+        self.counters.duplicated += std::mem::take(&mut self.outbox.duplicates);
     }
 
     fn count_drop(&mut self, from: NodeId, to: NodeId, cause: DropCause) {
-        self.counters.dropped[cause.index()] += 1;
-        tracing::trace!(target: "actsim::net", "drop {from}->{to}: {cause}");
-        self.tracer.record(
-            self.now(),
-            Kind::Drop,
-            Some(to),
-            Some(from),
-            cause.index() as u64,
-            &|| cause.name().to_string(),
-        );
+        let now = self.now();
+        record_drop(&mut self.counters, &mut self.tracer, now, from, to, cause);
     }
+}
+
+/// Counts and traces a dropped message.
+#[cold]
+fn record_drop(
+    counters: &mut Counters,
+    tracer: &mut Tracer,
+    now: SimTime,
+    from: NodeId,
+    to: NodeId,
+    cause: DropCause,
+) {
+    counters.dropped[cause.index()] += 1;
+    tracing::trace!(target: "actsim::net", "drop {from}->{to}: {cause}");
+    tracer.record(
+        now,
+        Kind::Drop,
+        Some(to),
+        Some(from),
+        cause.index() as u64,
+        &|| cause.name().to_string(),
+    );
 }

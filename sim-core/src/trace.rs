@@ -165,7 +165,7 @@ impl Tracer {
     }
 
     /// Records one event. `detail` is only formatted when a trace file is being written.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn record(
         &mut self,
         time: SimTime,
@@ -186,6 +186,24 @@ impl Tracer {
             .hash(&mut h);
         let eh = h.finish();
         self.hash.write_u64(eh);
+        if self.event_hashes.is_some() || self.writer.is_some() {
+            self.record_slow(eh, time, kind, node, peer, detail);
+        }
+        self.index += 1;
+    }
+
+    /// The rarely used part of [`Tracer::record`]: keeping per-event hashes, writing the file.
+    #[cold]
+    #[inline(never)]
+    fn record_slow(
+        &mut self,
+        eh: u64,
+        time: SimTime,
+        kind: Kind,
+        node: Option<NodeId>,
+        peer: Option<NodeId>,
+        detail: &dyn Fn() -> String,
+    ) {
         if let Some(v) = &mut self.event_hashes {
             v.push(eh);
         }
@@ -204,7 +222,6 @@ impl Tracer {
                 self.writer = None;
             }
         }
-        self.index += 1;
     }
 
     pub(crate) fn flush(&mut self) {
