@@ -9,12 +9,13 @@ use std::time::Duration;
 mod common;
 
 use actix::{Actor, Context, Handler};
-use common::{heal, lossy_net, net, split};
+use common::{lossy_net, net, split};
 use models::client::{Client, ClientConfig, ClientTimer, Routing};
 use models::eventual::{self, Config};
 use models::kv::{KvReply, KvRequest};
 use models::msg::Msg;
 use models::op::{Key, KvHistory, Op, Ret, Value};
+use models::protocol::Protocol;
 use models::workload::Workload;
 use sim_core::history::{Outcome, Recorder};
 use sim_core::{ClockModel, Deliver, Durable, Env, NodeId, Sim, SimEnv, SimTime, Timeout};
@@ -85,47 +86,11 @@ fn cluster(
 
 /// Partitions, crashes, restarts and pauses between 1 s and 7 s.
 fn nemesis(c: &mut Cluster) {
-    let r = c.replicas.clone();
-    let at = SimTime::from_millis;
-    let (maj, min) = (r[..3].to_vec(), r[3..].to_vec());
-    c.sim
-        .schedule(at(1000), "split 3|2", move |s| split(s, maj, min));
-    c.sim.schedule(at(3000), "heal", heal);
-    let n1 = r[1];
-    c.sim
-        .schedule(at(3500), "crash n1", move |s| s.crash(n1).unwrap());
-    c.sim
-        .schedule(at(4000), "restart n1", move |s| s.restart(n1).unwrap());
-    let n4 = r[4];
-    c.sim
-        .schedule(at(4500), "pause n4", move |s| s.pause(n4).unwrap());
-    c.sim
-        .schedule(at(5000), "resume n4", move |s| s.resume(n4).unwrap());
-    let (alone, rest) = (vec![r[0]], r[1..].to_vec());
-    c.sim
-        .schedule(at(5500), "isolate n0", move |s| split(s, alone, rest));
-    let n0 = r[0];
-    c.sim
-        .schedule(at(6000), "crash n0", move |s| s.crash(n0).unwrap());
-    c.sim
-        .schedule(at(6500), "restart n0", move |s| s.restart(n0).unwrap());
-    c.sim.schedule(at(7000), "heal", heal);
+    common::scripted_nemesis(&mut c.sim, &c.replicas);
 }
 
 fn final_values(c: &mut Cluster) -> Vec<BTreeMap<Key, Value>> {
-    let replicas = c.replicas.clone();
-    replicas
-        .iter()
-        .map(|&r| {
-            (0..KEYS)
-                .map(|k| {
-                    let key = Key::from(k);
-                    let v = eventual::local_value(&mut c.sim, r, &key).unwrap();
-                    (key, v)
-                })
-                .collect()
-        })
-        .collect()
+    common::final_values(&mut c.sim, Protocol::Eventual, &c.replicas, KEYS)
 }
 
 /// Values of every write that may have taken effect (ok or indeterminate).

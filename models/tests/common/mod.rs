@@ -4,8 +4,12 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
+
 use models::msg::Msg;
-use sim_core::{NodeId, Sim};
+use models::op::{Key, Value};
+use models::protocol::Protocol;
+use sim_core::{NodeId, Sim, SimTime};
 use sim_net::{Fault, FaultyNetwork, LinkConfig, NetConfig, PartitionSpec};
 
 /// A network with sim-net's default links (uniform 1–10 ms, reordering) and this much loss and
@@ -43,4 +47,50 @@ pub fn split(sim: &mut Sim<Msg>, a: Vec<NodeId>, b: Vec<NodeId>) {
 /// Unblocks every link.
 pub fn heal(sim: &mut Sim<Msg>) {
     Fault::Heal.apply(sim).expect("heal");
+}
+
+/// A scripted nemesis on five replicas `r` between 1 s and 7 s: a 3|2 split, heal, crash and
+/// restart of r[1], pause and resume of r[4], isolation of r[0] with a crash and restart, heal.
+pub fn scripted_nemesis(sim: &mut Sim<Msg>, r: &[NodeId]) {
+    let at = SimTime::from_millis;
+    let (maj, min) = (r[..3].to_vec(), r[3..].to_vec());
+    sim.schedule(at(1000), "split 3|2", move |s| split(s, maj, min));
+    sim.schedule(at(3000), "heal", heal);
+    let (n0, n1, n4) = (r[0], r[1], r[4]);
+    sim.schedule(at(3500), "crash n1", move |s| s.crash(n1).expect("crash"));
+    sim.schedule(at(4000), "restart n1", move |s| {
+        s.restart(n1).expect("restart")
+    });
+    sim.schedule(at(4500), "pause n4", move |s| s.pause(n4).expect("pause"));
+    sim.schedule(at(5000), "resume n4", move |s| {
+        s.resume(n4).expect("resume")
+    });
+    let (alone, rest) = (vec![n0], r[1..].to_vec());
+    sim.schedule(at(5500), "isolate n0", move |s| split(s, alone, rest));
+    sim.schedule(at(6000), "crash n0", move |s| s.crash(n0).expect("crash"));
+    sim.schedule(at(6500), "restart n0", move |s| {
+        s.restart(n0).expect("restart")
+    });
+    sim.schedule(at(7000), "heal", heal);
+}
+
+/// Every replica's local value of keys `0..keys`, one map per replica.
+pub fn final_values(
+    sim: &mut Sim<Msg>,
+    protocol: Protocol,
+    replicas: &[NodeId],
+    keys: u32,
+) -> Vec<BTreeMap<Key, Value>> {
+    replicas
+        .iter()
+        .map(|&r| {
+            (0..keys)
+                .map(|k| {
+                    let key = Key::from(k);
+                    let v = protocol.local_value(sim, r, &key).expect("final read");
+                    (key, v)
+                })
+                .collect()
+        })
+        .collect()
 }
