@@ -46,13 +46,13 @@ pub struct RunArgs {
     pub exp: ExperimentArgs,
 }
 
-/// Prints an evaluation as text.
-pub fn print_evaluation(ev: &Evaluation, protocol: Protocol) {
+/// Prints an evaluation as text. `by_side`: the faults were the majority/minority partition,
+/// so availability per side means something (otherwise the whole run's is printed).
+pub fn print_evaluation(ev: &Evaluation, protocol: Protocol, by_side: bool) {
     println!("seed {}  trace_hash {}", ev.seed, ev.trace_hash);
-    for (side, rw) in &ev.during_faults {
+    let line = |what: &str, rw: &models::evaluate::ReadWrite| {
         println!(
-            "  during faults, {:<8} reads {}/{} ok ({:.2}), writes {}/{} ok ({:.2})",
-            format!("{side:?}").to_lowercase(),
+            "  {what:<30} reads {}/{} ok ({:.2}), writes {}/{} ok ({:.2})",
             rw.read.ok,
             rw.read.total,
             rw.read.fraction(),
@@ -60,6 +60,19 @@ pub fn print_evaluation(ev: &Evaluation, protocol: Protocol) {
             rw.write.total,
             rw.write.fraction()
         );
+    };
+    if by_side {
+        for (side, rw) in &ev.during_faults {
+            line(
+                &format!(
+                    "during the partition, {}",
+                    format!("{side:?}").to_lowercase()
+                ),
+                rw,
+            );
+        }
+    } else {
+        line("whole run", &ev.overall);
     }
     println!(
         "  latency ms p50 {:.1}  p99 {:.1}  max {:.1}",
@@ -159,7 +172,11 @@ pub fn run(args: &RunArgs) -> i32 {
             out.summary.counters.events,
             out.schedule.len()
         );
-        print_evaluation(&ev, args.protocol);
+        print_evaluation(
+            &ev,
+            args.protocol,
+            args.schedule.is_none() && args.nemesis == NemesisArg::Cap,
+        );
         if let Some(t) = &args.trace {
             println!("  trace written to {}", t.display());
         }

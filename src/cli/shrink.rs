@@ -183,7 +183,11 @@ pub fn replay(args: &ReplayArgs) -> i32 {
             repro.seed,
             out.schedule.len()
         );
-        print_evaluation(&ev, exp.protocol);
+        print_evaluation(
+            &ev,
+            exp.protocol,
+            exp.nemesis == models::cluster::Nemesis::CapPartition,
+        );
     }
     i32::from(ev.violation(Model::of(exp.protocol)).is_some())
 }
