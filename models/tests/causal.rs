@@ -12,12 +12,10 @@ mod common;
 use actix::{Actor, Context, Handler};
 use common::{heal, lossy_net, net, split};
 use models::causal::{self, Config, Store};
-use models::client::{Client, ClientConfig, ClientTimer, Routing};
 use models::kv::{KvReply, KvRequest};
 use models::msg::Msg;
 use models::op::{Key, KvHistory, Op, Ret, Value};
 use models::protocol::Protocol;
-use models::workload::Workload;
 use sim_core::history::{Outcome, Recorder};
 use sim_core::{Deliver, Durable, Env, NodeId, Sim, SimEnv, SimTime, Timeout};
 use sim_net::FaultyNetwork;
@@ -26,13 +24,6 @@ use sim_net::FaultyNetwork;
 // Building a cluster with clients.
 
 const KEYS: u32 = 4;
-
-fn workload() -> Workload {
-    Workload {
-        keys: KEYS,
-        ..Workload::default()
-    }
-}
 
 struct Cluster {
     sim: Sim<Msg>,
@@ -56,31 +47,8 @@ fn cluster(
     for i in 0..n {
         causal::add_replica(&mut sim, i, &replicas, cfg);
     }
-    let history = Recorder::new();
-    let total = (n * per_replica) as u32;
-    let clients = (0..total)
-        .map(|index| {
-            let ccfg = ClientConfig {
-                index,
-                clients: total,
-                routing: Routing::Sticky {
-                    home: replicas[index as usize % n],
-                },
-                timeout: Duration::from_secs(1),
-                workload: workload(),
-                cas_supported: causal::CAS,
-                stop_at,
-            };
-            let rec = history.clone();
-            sim.add_node(
-                format!("c{index}"),
-                (),
-                move |env: SimEnv<Msg, ClientTimer>, _: Durable<()>| {
-                    Client::new(env, ccfg.clone(), rec.clone())
-                },
-            )
-        })
-        .collect();
+    let (clients, history) =
+        common::add_sticky_clients(&mut sim, &replicas, per_replica, KEYS, causal::CAS, stop_at);
     Cluster {
         sim,
         replicas,

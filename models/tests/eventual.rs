@@ -10,13 +10,11 @@ mod common;
 
 use actix::{Actor, Context, Handler};
 use common::{lossy_net, net, split};
-use models::client::{Client, ClientConfig, ClientTimer, Routing};
 use models::eventual::{self, Config};
 use models::kv::{KvReply, KvRequest};
 use models::msg::Msg;
 use models::op::{Key, KvHistory, Op, Ret, Value};
 use models::protocol::Protocol;
-use models::workload::Workload;
 use sim_core::history::{Outcome, Recorder};
 use sim_core::{ClockModel, Deliver, Durable, Env, NodeId, Sim, SimEnv, SimTime, Timeout};
 use sim_net::FaultyNetwork;
@@ -48,34 +46,14 @@ fn cluster(
     for i in 0..n {
         eventual::add_replica(&mut sim, i, &replicas, cfg);
     }
-    let history = Recorder::new();
-    let total = (n * per_replica) as u32;
-    let clients = (0..total)
-        .map(|index| {
-            let ccfg = ClientConfig {
-                index,
-                clients: total,
-                routing: Routing::Sticky {
-                    home: replicas[index as usize % n],
-                },
-                timeout: Duration::from_secs(1),
-                workload: Workload {
-                    keys: KEYS,
-                    ..Workload::default()
-                },
-                cas_supported: eventual::CAS,
-                stop_at,
-            };
-            let rec = history.clone();
-            sim.add_node(
-                format!("c{index}"),
-                (),
-                move |env: SimEnv<Msg, ClientTimer>, _: Durable<()>| {
-                    Client::new(env, ccfg.clone(), rec.clone())
-                },
-            )
-        })
-        .collect();
+    let (clients, history) = common::add_sticky_clients(
+        &mut sim,
+        &replicas,
+        per_replica,
+        KEYS,
+        eventual::CAS,
+        stop_at,
+    );
     Cluster {
         sim,
         replicas,

@@ -5,11 +5,15 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
+use models::client::{Client, ClientConfig, ClientTimer, Routing};
 use models::msg::Msg;
-use models::op::{Key, Value};
+use models::op::{Key, Op, Ret, Value};
 use models::protocol::Protocol;
-use sim_core::{NodeId, Sim, SimTime};
+use models::workload::Workload;
+use sim_core::history::Recorder;
+use sim_core::{Durable, NodeId, Sim, SimEnv, SimTime};
 use sim_net::{Fault, FaultyNetwork, LinkConfig, NetConfig, PartitionSpec};
 
 /// A network with sim-net's default links (uniform 1–10 ms, reordering) and this much loss and
@@ -93,4 +97,46 @@ pub fn final_values(
                 .collect()
         })
         .collect()
+}
+
+/// Adds `per_replica` key-value clients per replica, client `i` sticky to
+/// `replicas[i % replicas.len()]`, running the default workload on `keys` keys and invoking
+/// nothing after `stop_at`. Returns the client nodes and the history they record into.
+pub fn add_sticky_clients(
+    sim: &mut Sim<Msg>,
+    replicas: &[NodeId],
+    per_replica: usize,
+    keys: u32,
+    cas: bool,
+    stop_at: SimTime,
+) -> (Vec<NodeId>, Recorder<Op, Ret>) {
+    let history = Recorder::new();
+    let total = (replicas.len() * per_replica) as u32;
+    let clients = (0..total)
+        .map(|index| {
+            let cfg = ClientConfig {
+                index,
+                clients: total,
+                routing: Routing::Sticky {
+                    home: replicas[index as usize % replicas.len()],
+                },
+                timeout: Duration::from_secs(1),
+                workload: Workload {
+                    keys,
+                    ..Workload::default()
+                },
+                cas_supported: cas,
+                stop_at,
+            };
+            let rec = history.clone();
+            sim.add_node(
+                format!("c{index}"),
+                (),
+                move |env: SimEnv<Msg, ClientTimer>, _: Durable<()>| {
+                    Client::new(env, cfg.clone(), rec.clone())
+                },
+            )
+        })
+        .collect();
+    (clients, history)
 }
