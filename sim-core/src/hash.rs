@@ -23,6 +23,13 @@ pub struct StableHasher {
 }
 
 impl StableHasher {
+    /// The accumulated state before `finish`'s avalanche: for tables whose keys are already
+    /// well mixed, where the avalanche is wasted work (the checkers' memo tables).
+    #[inline]
+    pub fn unmixed(&self) -> u64 {
+        self.h
+    }
+
     #[inline]
     fn add(&mut self, w: u64) {
         self.h = (self.h.rotate_left(5) ^ w).wrapping_mul(K);

@@ -1,4 +1,5 @@
-//! The checkers' hasher for their hot tables: Fx word mixing *without* a final avalanche.
+//! The checkers' hasher for their hot tables: `StableHasher`'s word mixing *without* its final
+//! avalanche.
 //!
 //! Everything else hashes with [`sim_core::hash::StableHasher`] (the same word mixing plus a
 //! SplitMix64 avalanche in `finish`); Zobrist keys come from [`sim_core::hash::stable_hash`].
@@ -18,57 +19,36 @@
 
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// The Fx hash (from rustc): one multiply and rotate per word, no finalization.
+use sim_core::hash::StableHasher;
+
+/// [`StableHasher`]'s word mixing, finished without its avalanche.
 #[derive(Default, Clone, Copy)]
-pub struct FxHasher {
-    hash: u64,
-}
-
-/// The same multiplier as `StableHasher`.
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(SEED);
-    }
-}
+pub struct FxHasher(StableHasher);
 
 impl Hasher for FxHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
-        }
+        self.0.write(bytes);
     }
     #[inline]
     fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
+        self.0.write_u8(i);
     }
     #[inline]
     fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
+        self.0.write_u32(i);
     }
     #[inline]
     fn write_u64(&mut self, i: u64) {
-        self.add(i);
+        self.0.write_u64(i);
     }
     #[inline]
     fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
+        self.0.write_usize(i);
     }
     #[inline]
     fn finish(&self) -> u64 {
-        self.hash
+        self.0.unmixed()
     }
 }
 
