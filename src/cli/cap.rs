@@ -10,7 +10,9 @@ use models::evaluate::{Check, Evaluation, Model, ReadWrite};
 use models::protocol::Protocol;
 use serde::Serialize;
 
-use super::common::{default_jobs, eval_options, progress, run_and_evaluate, ExperimentArgs};
+use super::common::{
+    default_jobs, eval_options, parse_protocol, progress, run_and_evaluate, ExperimentArgs,
+};
 use crate::harness::{Runner, SeedOutcome};
 
 /// Arguments of `actsim cap`.
@@ -33,11 +35,6 @@ pub struct CapArgs {
     pub budget_ms: u64,
     #[command(flatten)]
     pub exp: ExperimentArgs,
-}
-
-pub(crate) fn parse_protocol(s: &str) -> Result<Protocol, String> {
-    s.parse()
-        .map_err(|e: models::protocol::UnknownProtocol| e.to_string())
 }
 
 /// Per-model tally over seeds.

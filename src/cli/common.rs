@@ -155,6 +155,12 @@ impl ExperimentArgs {
     }
 }
 
+/// Parses `--protocol` (clap value parser).
+pub fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    s.parse()
+        .map_err(|e: models::protocol::UnknownProtocol| e.to_string())
+}
+
 /// Resolves `--bug` for a protocol.
 pub fn bug_flag(protocol: Protocol, bug: Option<&str>) -> Result<bool, String> {
     match bug {

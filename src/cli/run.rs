@@ -7,9 +7,9 @@ use models::cluster::Nemesis;
 use models::evaluate::{Check, Evaluation, Model};
 use models::protocol::Protocol;
 
-use super::cap::parse_protocol;
 use super::common::{
-    bug_flag, eval_options, run_and_evaluate, trace_writer, ExperimentArgs, NemesisArg,
+    bug_flag, eval_options, parse_protocol, run_and_evaluate, trace_writer, ExperimentArgs,
+    NemesisArg,
 };
 
 /// Arguments of `actsim run`.

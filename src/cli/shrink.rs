@@ -7,9 +7,9 @@ use clap::Args;
 use models::evaluate::Model;
 use models::protocol::Protocol;
 
-use super::cap::parse_protocol;
 use super::common::{
-    bug_flag, eval_options, run_and_evaluate, trace_writer, ExperimentArgs, NemesisArg,
+    bug_flag, eval_options, parse_protocol, run_and_evaluate, trace_writer, ExperimentArgs,
+    NemesisArg,
 };
 use super::run::print_evaluation;
 use crate::shrink::{shrink, Repro};

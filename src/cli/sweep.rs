@@ -7,10 +7,9 @@ use clap::Args;
 use models::evaluate::Model;
 use models::protocol::Protocol;
 
-use super::cap::parse_protocol;
 use super::common::{
-    bug_flag, default_jobs, eval_options, progress, run_and_evaluate_with, ExperimentArgs,
-    NemesisArg,
+    bug_flag, default_jobs, eval_options, parse_protocol, progress, run_and_evaluate_with,
+    ExperimentArgs, NemesisArg,
 };
 use crate::harness::{parse_seeds, RunOptions, Runner, SeedOutcome};
 
