@@ -1,22 +1,31 @@
 //! Hosting a real actix actor without a runtime.
 //!
 //! Each node's actor lives in its own `actix::Context`, turned into its `ContextFut`, which the
-//! kernel owns. Delivering a message is `addr.do_send(msg)` followed by one poll of that future:
-//! actix drains the mailbox and runs spawned items (`started`, `ctx.notify`, `ctx.stop`,
-//! `ResponseActFuture`, ...) inside the poll. The waker given to the poll records that the node
-//! was woken; the kernel then schedules a "poll node" event at the current virtual time, so a
-//! future that completes later is polled deterministically.
+//! kernel owns. The kernel hands network messages and timers to the actor through an
+//! [`Inlet`]: an actix `ActorFuture` spawned into the actor's own context when it is built,
+//! which on every poll of the `ContextFut` passes each queued input to the actor's `Handler`,
+//! with the actor and its real `Context`, the way actix's mailbox does (and stops while the
+//! actor waits on `ctx.wait` or is stopping, as the mailbox does). Delivering is a push onto that
+//! queue and one poll: `started`, `ctx.notify`, `ctx.spawn`, `ctx.wait`, `ctx.stop` and
+//! `ResponseActFuture` all run inside the poll. The mailbox itself still works (`Sim::ask`,
+//! an actor messaging its own `Addr`); the inlet only spares each delivery the mailbox's boxed
+//! envelope, queue node and atomics, which cost more than the rest of an event.
+//!
+//! The waker given to the poll records that the node was woken; the kernel then schedules a
+//! "poll node" event at the current virtual time, so a future that completes later is polled
+//! deterministically.
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 
-use actix::dev::ContextFut;
+use actix::dev::{ContextFut, MessageResponse};
+use actix::fut::ActorFuture;
 use actix::{Actor, Addr, AsyncContext, Context, Handler};
 use futures::Future;
 
@@ -39,6 +48,63 @@ impl Wake for NodeWaker {
         self.woken.store(true, Ordering::Relaxed);
         self.any.store(true, Ordering::Relaxed);
     }
+}
+
+/// One input the kernel hands to an actor.
+enum Input<M, T> {
+    Deliver(Deliver<M>),
+    Timeout(Timeout<T>),
+}
+
+/// Inputs waiting for the actor (more than one only while it waits on `ctx.wait`).
+type Inbox<M, T> = Rc<RefCell<VecDeque<Input<M, T>>>>;
+
+/// The kernel's door into a running actor: an `ActorFuture` living in the actor's own context
+/// for as long as the actor runs. Each poll hands the queued inputs, in order, to the actor's
+/// handlers, exactly as actix's mailbox would: one at a time, and not while the actor is
+/// waiting on a `ctx.wait` future or stopping.
+struct Inlet<M, T> {
+    inbox: Inbox<M, T>,
+}
+
+impl<A, M, T> ActorFuture<A> for Inlet<M, T>
+where
+    A: Actor<Context = Context<A>> + Handler<Deliver<M>> + Handler<Timeout<T>>,
+    M: Payload,
+    T: Payload,
+{
+    type Output = ();
+
+    #[inline]
+    fn poll(
+        self: Pin<&mut Self>,
+        act: &mut A,
+        ctx: &mut Context<A>,
+        _: &mut TaskContext<'_>,
+    ) -> Poll<()> {
+        while !ctx.waiting() {
+            // The borrow ends before the handler runs.
+            let next = self.inbox.borrow_mut().pop_front();
+            match next {
+                Some(Input::Deliver(d)) => handle(act, d, ctx),
+                Some(Input::Timeout(t)) => handle(act, t, ctx),
+                None => break,
+            }
+        }
+        // Never ready: the inlet lives as long as the actor.
+        Poll::Pending
+    }
+}
+
+/// Runs `A`'s handler for `msg` and its response, as actix's envelope does (no one awaits
+/// the result of a delivery).
+#[inline]
+fn handle<A, Q>(act: &mut A, msg: Q, ctx: &mut Context<A>)
+where
+    A: Actor<Context = Context<A>> + Handler<Q>,
+    Q: actix::Message,
+{
+    <A as Handler<Q>>::handle(act, msg, ctx).handle(ctx, None);
 }
 
 /// The kernel's view of a node's actor, whatever its type.
@@ -77,6 +143,7 @@ where
     durable: Durable<S>,
     shared: Rc<Shared<M>>,
     timers: Rc<RefCell<BTreeMap<TimerId, T>>>,
+    inbox: Inbox<M, T>,
     live: Option<Running<A>>,
     waker_arc: Arc<NodeWaker>,
     waker: Waker,
@@ -106,6 +173,7 @@ where
             durable,
             shared,
             timers: Rc::new(RefCell::new(BTreeMap::new())),
+            inbox: Rc::new(RefCell::new(VecDeque::new())),
             live: None,
             waker_arc,
             waker,
@@ -118,17 +186,25 @@ where
         self.timers = Rc::new(RefCell::new(BTreeMap::new()));
         let env = SimEnv::new(Rc::clone(&self.shared), node, Rc::clone(&self.timers));
         let actor = (self.factory)(env, self.durable.clone());
-        let ctx: Context<A> = Context::new();
+        let mut ctx: Context<A> = Context::new();
         let addr = ctx.address();
+        self.inbox = Rc::new(RefCell::new(VecDeque::new()));
+        // Spawned before `started()` runs, so it is the context's first item.
+        ctx.spawn(Inlet {
+            inbox: Rc::clone(&self.inbox),
+        });
         self.live = Some((addr, ctx.into_future(actor)));
     }
 
-    /// Forgets the wake-up our own `do_send` caused: the poll that follows handles it. (The
-    /// kernel keeps "no node woken" true between events, so clearing the global flag is safe.)
+    /// Queues `input` for the running actor and polls it.
     #[inline]
-    fn clear_own_wake(&self) {
-        self.waker_arc.woken.store(false, Ordering::Relaxed);
-        self.waker_arc.any.store(false, Ordering::Relaxed);
+    fn push(&mut self, input: Input<M, T>) -> bool {
+        if self.live.is_none() {
+            return false;
+        }
+        self.inbox.borrow_mut().push_back(input);
+        self.poll_fut();
+        true
     }
 
     #[inline]
@@ -139,6 +215,7 @@ where
                 // The actor stopped itself (ctx.stop()): it is gone, like a process that exited.
                 self.live = None;
                 self.timers.borrow_mut().clear();
+                self.inbox.borrow_mut().clear();
             }
         }
     }
@@ -153,25 +230,14 @@ where
 {
     #[inline]
     fn deliver(&mut self, d: Deliver<M>) {
-        if let Some((addr, _)) = &self.live {
-            addr.do_send(d);
-            self.clear_own_wake();
-            self.poll_fut();
-        }
+        self.push(Input::Deliver(d));
     }
 
     fn fire(&mut self, id: TimerId) -> bool {
         let Some(tag) = self.timers.borrow_mut().remove(&id) else {
             return false;
         };
-        if let Some((addr, _)) = &self.live {
-            addr.do_send(Timeout { id, tag });
-            self.clear_own_wake();
-            self.poll_fut();
-            true
-        } else {
-            false
-        }
+        self.push(Input::Timeout(Timeout { id, tag }))
     }
 
     fn poll(&mut self) {
@@ -180,6 +246,7 @@ where
 
     fn crash(&mut self) {
         self.timers.borrow_mut().clear();
+        self.inbox.borrow_mut().clear();
         // Dropping the ContextFut runs actix's stopping/stopped; the kernel discards any effect
         // emitted while doing so.
         self.live = None;

@@ -32,7 +32,29 @@ enum Cmd {
     Notify,
     Stop,
     Spawn,
+    Wait(u32),
     Forward(u32, u32),
+}
+
+/// A future that stays pending for `left` polls, waking itself each time (as a future woken
+/// by something else in the same instant would).
+struct PendingFor {
+    left: u32,
+}
+
+impl std::future::Future for PendingFor {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.left == 0 {
+            return std::task::Poll::Ready(());
+        }
+        self.left -= 1;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
 }
 
 #[derive(Clone, Debug, Hash)]
@@ -88,6 +110,11 @@ impl<E: Env<Msg = Cmd, Timer = Tag>> Handler<Deliver<Cmd>> for Probe<E> {
                         .map(|v, act, _| act.log.borrow_mut().push(format!("spawned {v}"))),
                 );
             }
+            Cmd::Wait(polls) => ctx.wait(
+                PendingFor { left: polls }
+                    .into_actor(self)
+                    .map(|_, act, _| act.log.borrow_mut().push("waited".into())),
+            ),
             Cmd::Forward(to, i) => self.env.send(NodeId(to), Cmd::Note(i)),
         }
     }
@@ -257,6 +284,25 @@ fn actix_features_work_under_the_kernel() {
     sim.post(ids[1], ids[0], Cmd::Note(1));
     sim.run_until_quiescent().unwrap();
     assert_eq!(sim.counters().dropped(DropCause::Crashed), 1);
+}
+
+#[test]
+fn messages_wait_while_the_actor_waits_on_ctx_wait() {
+    let (mut sim, log, ids) = setup(2);
+    // Both arrive at 1 ms; the wait future needs three polls, so the note arrives mid-wait.
+    sim.post(ids[1], ids[0], Cmd::Wait(3));
+    sim.post(ids[1], ids[0], Cmd::Note(7));
+    sim.run_until_quiescent().unwrap();
+    let seen: Vec<String> = log
+        .borrow()
+        .iter()
+        .filter(|l| l.contains("waited") || l.contains("got 7"))
+        .cloned()
+        .collect();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0], "waited", "the note was handled during ctx.wait: {seen:?}");
+    assert!(seen[1].contains("got 7"));
+    assert!(sim.counters().polls > 2, "the wait future was polled on its wake-ups");
 }
 
 #[test]
