@@ -110,11 +110,11 @@ where
 /// The kernel's view of a node's actor, whatever its type.
 pub(crate) trait Host<M> {
     /// Deliver a network message and poll.
-    fn deliver(&mut self, d: Deliver<M>);
-    /// Fire a timer and poll; false if it was cancelled (nothing delivered).
-    fn fire(&mut self, id: TimerId) -> bool;
+    fn deliver(&mut self, d: Deliver<M>) -> Polled;
+    /// Fire a timer and poll ([`Polled::Idle`] if it was cancelled: nothing delivered).
+    fn fire(&mut self, id: TimerId) -> Polled;
     /// Poll the actor future (after a wake-up).
-    fn poll(&mut self);
+    fn poll(&mut self) -> Polled;
     /// Drop the actor (crash): volatile state and timers are gone.
     fn crash(&mut self);
     /// Build a fresh actor from the factory with the same durable state.
@@ -127,6 +127,17 @@ pub(crate) trait Host<M> {
     fn durable_any(&self) -> Box<dyn Any>;
     /// The waker of this node.
     fn waker(&self) -> &Arc<NodeWaker>;
+}
+
+/// What a host call did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Polled {
+    /// The input was handed to the actor, which is still running.
+    Ran,
+    /// Nothing was handed over (a cancelled timer, or no actor).
+    Idle,
+    /// The actor stopped itself (`ctx.stop()`) during the poll: it is gone.
+    Stopped,
 }
 
 /// Builds the actor of a node; called at start and after every restart.
@@ -198,24 +209,28 @@ where
 
     /// Queues `input` for the running actor and polls it.
     #[inline]
-    fn push(&mut self, input: Input<M, T>) -> bool {
+    fn push(&mut self, input: Input<M, T>) -> Polled {
         if self.live.is_none() {
-            return false;
+            return Polled::Idle;
         }
         self.inbox.borrow_mut().push_back(input);
-        self.poll_fut();
-        true
+        self.poll_fut()
     }
 
     #[inline]
-    fn poll_fut(&mut self) {
-        if let Some((_, fut)) = &mut self.live {
-            let mut cx = TaskContext::from_waker(&self.waker);
-            if let Poll::Ready(()) = Pin::new(fut).poll(&mut cx) {
+    fn poll_fut(&mut self) -> Polled {
+        let Some((_, fut)) = &mut self.live else {
+            return Polled::Idle;
+        };
+        let mut cx = TaskContext::from_waker(&self.waker);
+        match Pin::new(fut).poll(&mut cx) {
+            Poll::Pending => Polled::Ran,
+            Poll::Ready(()) => {
                 // The actor stopped itself (ctx.stop()): it is gone, like a process that exited.
                 self.live = None;
                 self.timers.borrow_mut().clear();
                 self.inbox.borrow_mut().clear();
+                Polled::Stopped
             }
         }
     }
@@ -229,19 +244,19 @@ where
     S: 'static,
 {
     #[inline]
-    fn deliver(&mut self, d: Deliver<M>) {
-        self.push(Input::Deliver(d));
+    fn deliver(&mut self, d: Deliver<M>) -> Polled {
+        self.push(Input::Deliver(d))
     }
 
-    fn fire(&mut self, id: TimerId) -> bool {
+    fn fire(&mut self, id: TimerId) -> Polled {
         let Some(tag) = self.timers.borrow_mut().remove(&id) else {
-            return false;
+            return Polled::Idle;
         };
         self.push(Input::Timeout(Timeout { id, tag }))
     }
 
-    fn poll(&mut self) {
-        self.poll_fut();
+    fn poll(&mut self) -> Polled {
+        self.poll_fut()
     }
 
     fn crash(&mut self) {

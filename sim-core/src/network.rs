@@ -12,6 +12,8 @@ use std::time::Duration;
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 
+use crate::queue::EventQueue;
+use crate::sim::Event;
 use crate::{NodeId, SimTime};
 
 /// A message in flight.
@@ -91,53 +93,52 @@ impl fmt::Display for DropCause {
 }
 
 /// What the network tells the kernel to do; filled by [`Network`] methods.
-#[derive(Debug)]
+///
+/// It holds the kernel's event queue itself, so a delivery goes straight onto the schedule
+/// with no intermediate list; drops are counted and traced by the kernel after the call.
 pub struct Outbox<M> {
-    pub(crate) actions: Vec<NetAction<M>>,
+    pub(crate) queue: EventQueue<Event<M>>,
+    /// Current virtual time: deliveries are never scheduled earlier.
+    pub(crate) now: SimTime,
+    pub(crate) drops: Vec<(NodeId, NodeId, DropCause)>,
     pub(crate) duplicates: u64,
 }
 
-#[derive(Debug)]
-pub(crate) enum NetAction<M> {
-    Deliver(SimTime, Packet<M>),
-    Drop(NodeId, NodeId, DropCause),
-}
-
-impl<M> Default for Outbox<M> {
-    fn default() -> Self {
-        Outbox {
-            actions: Vec::new(),
-            duplicates: 0,
-        }
+impl<M> fmt::Debug for Outbox<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outbox")
+            .field("queued", &self.queue.len())
+            .field("drops", &self.drops)
+            .finish()
     }
 }
 
 impl<M> Outbox<M> {
+    pub(crate) fn new() -> Self {
+        Outbox {
+            queue: EventQueue::new(),
+            now: SimTime::ZERO,
+            drops: Vec::new(),
+            duplicates: 0,
+        }
+    }
+
     /// Schedule `packet` to arrive at `at` (not earlier than now). Arrival still passes
     /// through [`Network::on_arrival`].
+    #[inline]
     pub fn deliver(&mut self, at: SimTime, packet: Packet<M>) {
-        self.actions.push(NetAction::Deliver(at, packet));
+        self.queue.push(at.max(self.now), Event::Arrive(packet));
     }
 
     /// Schedule an extra copy of a packet (duplication); counted as duplicated.
     pub fn deliver_copy(&mut self, at: SimTime, packet: Packet<M>) {
         self.duplicates += 1;
-        self.actions.push(NetAction::Deliver(at, packet));
+        self.deliver(at, packet);
     }
 
     /// Record that a packet from `from` to `to` was dropped, and why.
     pub fn drop(&mut self, from: NodeId, to: NodeId, cause: DropCause) {
-        self.actions.push(NetAction::Drop(from, to, cause));
-    }
-
-    /// Number of pending actions.
-    pub fn len(&self) -> usize {
-        self.actions.len()
-    }
-
-    /// True if no action is pending.
-    pub fn is_empty(&self) -> bool {
-        self.actions.is_empty()
+        self.drops.push((from, to, cause));
     }
 }
 

@@ -21,9 +21,8 @@ use crate::clock::ClockModel;
 use crate::env::{Durable, Effect, NodeCtx, Payload, Shared, SimEnv, Timeout, TimerId};
 use crate::error::SimError;
 use crate::hash::stable_hash;
-use crate::host::{ActorHost, Host};
-use crate::network::{Arrival, DropCause, NetAction, Network, Outbox, Packet, PerfectNetwork};
-use crate::queue::EventQueue;
+use crate::host::{ActorHost, Host, Polled};
+use crate::network::{Arrival, DropCause, Network, Outbox, Packet, PerfectNetwork};
 use crate::rng::{stream, Purpose};
 use crate::trace::{Counters, Kind, TraceHash, Tracer};
 use crate::{Deliver, NodeId, SimTime};
@@ -32,7 +31,7 @@ use crate::{Deliver, NodeId, SimTime};
 /// steps, workload phases).
 pub type Control<M> = Box<dyn FnOnce(&mut Sim<M>)>;
 
-enum Event<M> {
+pub(crate) enum Event<M> {
     /// A packet reaches its destination; the network still decides its fate.
     Arrive(Packet<M>),
     /// A packet the network already let through (held while its destination was paused).
@@ -111,10 +110,10 @@ pub struct RunSummary {
 pub struct Sim<M> {
     seed: u64,
     shared: Rc<Shared<M>>,
-    queue: EventQueue<Event<M>>,
     nodes: Vec<Node<M>>,
     network: Box<dyn Network<M>>,
     net_rng: Pcg64,
+    /// The network's outbox, which holds the event queue (`outbox.queue`).
     outbox: Outbox<M>,
     effects: Vec<Effect<M>>,
     any_woken: Arc<AtomicBool>,
@@ -130,7 +129,7 @@ impl<M: Payload> fmt::Debug for Sim<M> {
             .field("seed", &self.seed)
             .field("now", &self.now())
             .field("nodes", &self.nodes.len())
-            .field("queued", &self.queue.len())
+            .field("queued", &self.outbox.queue.len())
             .finish()
     }
 }
@@ -146,11 +145,10 @@ impl<M: Payload> Sim<M> {
         Sim {
             seed,
             shared: Rc::new(Shared::new()),
-            queue: EventQueue::new(),
             nodes: Vec::new(),
             network: Box::new(network),
             net_rng: stream(seed, Purpose::Network),
-            outbox: Outbox::default(),
+            outbox: Outbox::new(),
             effects: Vec::new(),
             any_woken: Arc::new(AtomicBool::new(false)),
             counters: Counters::default(),
@@ -168,6 +166,13 @@ impl<M: Payload> Sim<M> {
     /// Current virtual time.
     pub fn now(&self) -> SimTime {
         self.shared.now.get()
+    }
+
+    /// Moves the clock (the actors' and the network's view of it).
+    #[inline]
+    fn set_now(&mut self, t: SimTime) {
+        self.shared.now.set(t);
+        self.outbox.now = t;
     }
 
     /// Counters so far.
@@ -276,7 +281,7 @@ impl<M: Payload> Sim<M> {
             incarnation: 0,
             held: VecDeque::new(),
         });
-        self.queue.push(
+        self.outbox.queue.push(
             self.now(),
             Event::Poll {
                 node: id,
@@ -307,7 +312,7 @@ impl<M: Payload> Sim<M> {
         f: impl FnOnce(&mut Sim<M>) + 'static,
     ) {
         let at = at.max(self.now());
-        self.queue.push(at, Event::Control(label, Box::new(f)));
+        self.outbox.queue.push(at, Event::Control(label, Box::new(f)));
     }
 
     /// Records a fault applied from outside the kernel (a partition, a link change) in the
@@ -382,7 +387,7 @@ impl<M: Payload> Sim<M> {
         if let Err(p) = r {
             return Err(self.fail_panic(node, "restart (factory)", p));
         }
-        self.queue.push(
+        self.outbox.queue.push(
             now,
             Event::Poll {
                 node,
@@ -416,7 +421,7 @@ impl<M: Payload> Sim<M> {
         if n.status == NodeStatus::Paused {
             n.status = NodeStatus::Up;
             for ev in n.held.drain(..) {
-                self.queue.push(now, ev);
+                self.outbox.queue.push(now, ev);
             }
             tracing::info!(target: "actsim::fault", "resume {node}");
             self.tracer
@@ -487,9 +492,8 @@ impl<M: Payload> Sim<M> {
         let req = addr.send(q);
         let now = self.now();
         crate::log::set_current(now, Some(node));
-        self.run_host(node, "ask", |h| h.poll())?;
-        self.apply_effects();
-        self.process_wakes();
+        let polled = self.run_host(node, "ask", |h| h.poll())?;
+        self.after_handler(node, polled);
         let waker = futures::task::noop_waker();
         let mut cx = TaskContext::from_waker(&waker);
         match std::pin::pin!(req).poll(&mut cx) {
@@ -511,10 +515,10 @@ impl<M: Payload> Sim<M> {
     /// Executes the next event. Returns `Ok(false)` when nothing is left to run.
     pub fn step(&mut self) -> Result<bool, SimError> {
         self.check_failed()?;
-        let Some((time, ev)) = self.queue.pop() else {
+        let Some((time, ev)) = self.outbox.queue.pop() else {
             return Ok(false);
         };
-        self.shared.now.set(time);
+        self.set_now(time);
         self.execute(time, ev);
         if self.counters.events >= self.event_limit && self.failure.is_none() {
             self.failure = Some(SimError::EventLimit {
@@ -529,11 +533,11 @@ impl<M: Payload> Sim<M> {
 
     /// Runs every event up to and including time `t`, then sets the clock to `t`.
     pub fn run_until(&mut self, t: SimTime) -> Result<(), SimError> {
-        while matches!(self.queue.peek_time(), Some(next) if next <= t) {
+        while matches!(self.outbox.queue.peek_time(), Some(next) if next <= t) {
             self.step()?;
         }
         if t > self.now() {
-            self.shared.now.set(t);
+            self.set_now(t);
         }
         self.check_failed()
     }
@@ -593,21 +597,17 @@ impl<M: Payload> Sim<M> {
                     return;
                 }
                 crate::log::set_current(time, Some(node));
-                let mut fired = false;
-                if self
-                    .run_host(node, "timer", |h| fired = h.fire(id))
-                    .is_err()
-                    || !fired
-                {
-                    return;
-                }
+                let polled = match self.run_host(node, "timer", |h| h.fire(id)) {
+                    Ok(Polled::Idle) | Err(_) => return,
+                    Ok(polled) => polled,
+                };
                 self.counters.events += 1;
                 self.counters.timers_fired += 1;
                 self.tracer
                     .record(time, Kind::Timer, Some(node), None, id.0, &|| {
                         format!("timer {}", id.0)
                     });
-                self.after_handler();
+                self.after_handler(node, polled);
             }
             Event::Poll { node, incarnation } => {
                 let n = &mut self.nodes[node.index()];
@@ -628,8 +628,8 @@ impl<M: Payload> Sim<M> {
                 };
                 self.tracer
                     .record(time, kind, Some(node), None, 0, &String::new);
-                if self.run_host(node, "poll", |h| h.poll()).is_ok() {
-                    self.after_handler();
+                if let Ok(polled) = self.run_host(node, "poll", |h| h.poll()) {
+                    self.after_handler(node, polled);
                 }
             }
             Event::Control(label, f) => {
@@ -640,22 +640,25 @@ impl<M: Payload> Sim<M> {
                         label.to_string()
                     });
                 f(self);
-                self.after_handler();
+                self.apply_effects();
+                self.process_wakes();
             }
         }
     }
 
     /// True if `p` can no longer reach a live incarnation of its destination (counted as a drop).
+    /// A node that crashed, or whose actor stopped itself, has a new incarnation.
+    #[inline]
     fn dead_letter(&mut self, p: &Packet<M>) -> bool {
         let n = &self.nodes[p.to.index()];
-        let dead =
-            n.incarnation != p.incarnation || n.status == NodeStatus::Down || !n.host.running();
+        let dead = n.incarnation != p.incarnation || n.status == NodeStatus::Down;
         if dead {
             self.count_drop(p.from, p.to, DropCause::Crashed);
         }
         dead
     }
 
+    #[inline]
     fn arrive(&mut self, time: SimTime, p: Packet<M>) {
         if self.dead_letter(&p) {
             return;
@@ -664,20 +667,25 @@ impl<M: Payload> Sim<M> {
         let arrival = self.network.on_arrival(time, p, &mut self.outbox);
         self.drain_outbox();
         match arrival {
-            Arrival::Deliver(p) => self.admitted(time, p),
+            // Nothing ran since the dead-letter check: hand it over.
+            Arrival::Deliver(p) => self.hand_over(time, p),
             Arrival::Drop(cause) => self.count_drop(from, to, cause),
             Arrival::Held => {}
         }
     }
 
-    /// Hands an admitted packet to its destination, or holds it while the destination is paused
+    /// A packet the network let through earlier (held while its destination was paused).
+    fn admitted(&mut self, time: SimTime, p: Packet<M>) {
+        if !self.dead_letter(&p) {
+            self.hand_over(time, p);
+        }
+    }
+
+    /// Hands a live packet to its destination, or holds it while the destination is paused
     /// (a paused process's socket buffer: it is delivered on resume whatever the network does
     /// meanwhile, in arrival order).
     #[inline]
-    fn admitted(&mut self, time: SimTime, p: Packet<M>) {
-        if self.dead_letter(&p) {
-            return;
-        }
+    fn hand_over(&mut self, time: SimTime, p: Packet<M>) {
         let (from, to) = (p.from, p.to);
         let n = &mut self.nodes[to.index()];
         if n.status == NodeStatus::Paused {
@@ -697,8 +705,8 @@ impl<M: Payload> Sim<M> {
             &|| format!("{msg:?}"),
         );
         let d = Deliver { from, msg: p.msg };
-        if self.run_host(to, "message", move |h| h.deliver(d)).is_ok() {
-            self.after_handler();
+        if let Ok(polled) = self.run_host(to, "message", move |h| h.deliver(d)) {
+            self.after_handler(to, polled);
         }
     }
 
@@ -708,13 +716,10 @@ impl<M: Payload> Sim<M> {
         &mut self,
         node: NodeId,
         what: &'static str,
-        f: impl FnOnce(&mut dyn Host<M>),
-    ) -> Result<(), SimError> {
+        f: impl FnOnce(&mut dyn Host<M>) -> Polled,
+    ) -> Result<Polled, SimError> {
         let host = &mut *self.nodes[node.index()].host;
-        match catch_unwind(AssertUnwindSafe(|| f(host))) {
-            Ok(()) => Ok(()),
-            Err(p) => Err(self.fail_panic(node, what, p)),
-        }
+        catch_unwind(AssertUnwindSafe(|| f(host))).map_err(|p| self.fail_panic(node, what, p))
     }
 
     /// Records an actor panic as the run's failure, takes the node down, and returns the failure.
@@ -747,9 +752,17 @@ impl<M: Payload> Sim<M> {
         self.failure.clone().unwrap_or(SimError::UnknownNode(node))
     }
 
+    /// Applies what `node`'s actor did: its effects, wake-ups, and its exit if it stopped itself.
     #[inline]
-    fn after_handler(&mut self) {
+    fn after_handler(&mut self, node: NodeId, polled: Polled) {
         self.apply_effects();
+        if polled == Polled::Stopped {
+            // Like a process that exited: what is in flight to it, or held for it, is dropped.
+            let n = &mut self.nodes[node.index()];
+            n.status = NodeStatus::Down;
+            n.incarnation += 1;
+            n.held.clear();
+        }
         self.process_wakes();
     }
 
@@ -766,7 +779,7 @@ impl<M: Payload> Sim<M> {
                 woken.store(false, Ordering::Relaxed);
                 n.status != NodeStatus::Down
             } {
-                self.queue.push(
+                self.outbox.queue.push(
                     now,
                     Event::Poll {
                         node: NodeId(i as u32),
@@ -799,7 +812,7 @@ impl<M: Payload> Sim<M> {
                     let n = &self.nodes[node.index()];
                     let at = self.now() + n.ctx.clock.get().true_duration(after);
                     self.counters.timers_set += 1;
-                    self.queue.push(
+                    self.outbox.queue.push(
                         at,
                         Event::Timer {
                             node,
@@ -832,17 +845,13 @@ impl<M: Payload> Sim<M> {
         self.drain_outbox();
     }
 
-    /// Applies what the network put in the outbox. The outbox stays in place (no move in and
-    /// out per message): its fields and the queue, counters and tracer are borrowed apart.
+    /// Counts and traces the drops the network reported; its deliveries are already queued.
     #[inline]
     fn drain_outbox(&mut self) {
-        let now = self.now();
-        for a in self.outbox.actions.drain(..) {
-            match a {
-                NetAction::Deliver(at, p) => self.queue.push(at.max(now), Event::Arrive(p)),
-                NetAction::Drop(from, to, cause) => {
-                    record_drop(&mut self.counters, &mut self.tracer, now, from, to, cause)
-                }
+        if !self.outbox.drops.is_empty() {
+            let now = self.now();
+            for (from, to, cause) in self.outbox.drops.drain(..) {
+                record_drop(&mut self.counters, &mut self.tracer, now, from, to, cause);
             }
         }
         self.counters.duplicated += std::mem::take(&mut self.outbox.duplicates);
