@@ -312,7 +312,9 @@ impl<M: Payload> Sim<M> {
         f: impl FnOnce(&mut Sim<M>) + 'static,
     ) {
         let at = at.max(self.now());
-        self.outbox.queue.push(at, Event::Control(label, Box::new(f)));
+        self.outbox
+            .queue
+            .push(at, Event::Control(label, Box::new(f)));
     }
 
     /// Records a fault applied from outside the kernel (a partition, a link change) in the

@@ -300,9 +300,15 @@ fn messages_wait_while_the_actor_waits_on_ctx_wait() {
         .cloned()
         .collect();
     assert_eq!(seen.len(), 2, "{seen:?}");
-    assert_eq!(seen[0], "waited", "the note was handled during ctx.wait: {seen:?}");
+    assert_eq!(
+        seen[0], "waited",
+        "the note was handled during ctx.wait: {seen:?}"
+    );
     assert!(seen[1].contains("got 7"));
-    assert!(sim.counters().polls > 2, "the wait future was polled on its wake-ups");
+    assert!(
+        sim.counters().polls > 2,
+        "the wait future was polled on its wake-ups"
+    );
 }
 
 #[test]
