@@ -119,8 +119,6 @@ pub(crate) trait Host<M> {
     fn crash(&mut self);
     /// Build a fresh actor from the factory with the same durable state.
     fn restart(&mut self, node: Rc<NodeCtx>);
-    /// True while the actor exists and has not stopped itself.
-    fn running(&self) -> bool;
     /// The actor's typed `Addr`, for downcasting.
     fn addr_any(&self) -> Option<Box<dyn Any>>;
     /// The durable state handle, for downcasting.
@@ -270,10 +268,6 @@ where
     fn restart(&mut self, node: Rc<NodeCtx>) {
         self.crash();
         self.build(node);
-    }
-
-    fn running(&self) -> bool {
-        self.live.is_some()
     }
 
     fn addr_any(&self) -> Option<Box<dyn Any>> {

@@ -351,7 +351,8 @@ impl<M: Payload> Sim<M> {
         self.node(node)?;
         let now = self.now();
         let n = &mut self.nodes[node.index()];
-        if n.status == NodeStatus::Down && !n.host.running() {
+        // Down means the actor is gone already (crashed, panicked or stopped itself).
+        if n.status == NodeStatus::Down {
             return Ok(());
         }
         n.status = NodeStatus::Down;
