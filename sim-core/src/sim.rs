@@ -661,7 +661,7 @@ impl<M: Payload> Sim<M> {
         dead
     }
 
-    #[inline]
+    #[inline(always)]
     fn arrive(&mut self, time: SimTime, p: Packet<M>) {
         if self.dead_letter(&p) {
             return;
@@ -687,7 +687,7 @@ impl<M: Payload> Sim<M> {
     /// Hands a live packet to its destination, or holds it while the destination is paused
     /// (a paused process's socket buffer: it is delivered on resume whatever the network does
     /// meanwhile, in arrival order).
-    #[inline]
+    #[inline(always)]
     fn hand_over(&mut self, time: SimTime, p: Packet<M>) {
         let (from, to) = (p.from, p.to);
         let n = &mut self.nodes[to.index()];
@@ -714,7 +714,7 @@ impl<M: Payload> Sim<M> {
     }
 
     /// Runs `f` on a node's host, catching a panic of the actor.
-    #[inline]
+    #[inline(always)]
     fn run_host(
         &mut self,
         node: NodeId,
@@ -756,7 +756,7 @@ impl<M: Payload> Sim<M> {
     }
 
     /// Applies what `node`'s actor did: its effects, wake-ups, and its exit if it stopped itself.
-    #[inline]
+    #[inline(always)]
     fn after_handler(&mut self, node: NodeId, polled: Polled) {
         self.apply_effects();
         if polled == Polled::Stopped {
@@ -793,7 +793,7 @@ impl<M: Payload> Sim<M> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn apply_effects(&mut self) {
         // Most handlers (a gossip received, a reply consumed) emit nothing: skip the swap.
         if self.shared.effects.borrow().is_empty() {
@@ -802,6 +802,7 @@ impl<M: Payload> Sim<M> {
         self.apply_pending_effects();
     }
 
+    #[inline(never)]
     fn apply_pending_effects(&mut self) {
         let mut effects = std::mem::take(&mut self.effects);
         std::mem::swap(&mut effects, &mut *self.shared.effects.borrow_mut());
