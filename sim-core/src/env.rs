@@ -6,7 +6,6 @@
 //! mode (`actsim::live`) the same actor runs on an ordinary actix `System`.
 
 use std::cell::{Cell, RefCell, RefMut};
-use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::Hash;
 use std::rc::Rc;
@@ -16,6 +15,7 @@ use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::ClockModel;
+use crate::timers::PendingTimers;
 use crate::{NodeId, SimTime};
 
 /// What a message or timer tag must be: cloneable (duplication), debuggable (traces), hashable
@@ -186,14 +186,14 @@ pub struct SimEnv<M, T> {
     shared: Rc<Shared<M>>,
     node: Rc<NodeCtx>,
     /// Tags of this incarnation's pending timers; shared with the node's host.
-    timers: Rc<RefCell<BTreeMap<TimerId, T>>>,
+    timers: Rc<RefCell<PendingTimers<T>>>,
 }
 
 impl<M, T> SimEnv<M, T> {
     pub(crate) fn new(
         shared: Rc<Shared<M>>,
         node: Rc<NodeCtx>,
-        timers: Rc<RefCell<BTreeMap<TimerId, T>>>,
+        timers: Rc<RefCell<PendingTimers<T>>>,
     ) -> Self {
         SimEnv {
             shared,
@@ -252,7 +252,7 @@ impl<M: Payload, T: Payload> Env for SimEnv<M, T> {
     }
 
     fn cancel_timer(&self, id: TimerId) {
-        if self.timers.borrow_mut().remove(&id).is_some() {
+        if self.timers.borrow_mut().remove(id).is_some() {
             self.shared.effects.borrow_mut().push(Effect::CancelTimer);
         }
     }

@@ -16,8 +16,8 @@
 //! deterministically.
 
 use std::any::Any;
-use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +30,7 @@ use actix::{Actor, Addr, AsyncContext, Context, Handler};
 use futures::Future;
 
 use crate::env::{Durable, NodeCtx, Payload, Shared, SimEnv, Timeout, TimerId};
+use crate::timers::PendingTimers;
 use crate::Deliver;
 
 /// Records wake-ups of one node's actor future. `Send + Sync` because `Waker` requires it;
@@ -56,15 +57,55 @@ enum Input<M, T> {
     Timeout(Timeout<T>),
 }
 
-/// Inputs waiting for the actor (more than one only while it waits on `ctx.wait`).
-type Inbox<M, T> = Rc<RefCell<VecDeque<Input<M, T>>>>;
+/// Inputs waiting for the actor, in order. There is more than one only while the actor waits
+/// on `ctx.wait`, so the first sits in a slot of its own and the rest queue behind it.
+struct Inbox<M, T> {
+    /// The oldest input, if the queue behind it is empty when it came.
+    first: Cell<Option<Input<M, T>>>,
+    rest: RefCell<VecDeque<Input<M, T>>>,
+}
+
+impl<M, T> Inbox<M, T> {
+    fn new() -> Rc<Self> {
+        Rc::new(Inbox {
+            first: Cell::new(None),
+            rest: RefCell::new(VecDeque::new()),
+        })
+    }
+
+    #[inline]
+    fn push(&self, input: Input<M, T>) {
+        let mut rest = self.rest.borrow_mut();
+        match self.first.take() {
+            // Nothing waiting: the slot is the whole queue.
+            None if rest.is_empty() => self.first.set(Some(input)),
+            first => {
+                self.first.set(first);
+                rest.push_back(input);
+            }
+        }
+    }
+
+    #[inline]
+    fn pop(&self) -> Option<Input<M, T>> {
+        match self.first.take() {
+            Some(input) => Some(input),
+            None => self.rest.borrow_mut().pop_front(),
+        }
+    }
+
+    fn clear(&self) {
+        self.first.set(None);
+        self.rest.borrow_mut().clear();
+    }
+}
 
 /// The kernel's door into a running actor: an `ActorFuture` living in the actor's own context
 /// for as long as the actor runs. Each poll hands the queued inputs, in order, to the actor's
 /// handlers, exactly as actix's mailbox would: one at a time, and not while the actor is
 /// waiting on a `ctx.wait` future or stopping.
 struct Inlet<M, T> {
-    inbox: Inbox<M, T>,
+    inbox: Rc<Inbox<M, T>>,
 }
 
 impl<A, M, T> ActorFuture<A> for Inlet<M, T>
@@ -84,7 +125,7 @@ where
     ) -> Poll<()> {
         while !ctx.waiting() {
             // The borrow ends before the handler runs.
-            let next = self.inbox.borrow_mut().pop_front();
+            let next = self.inbox.pop();
             match next {
                 Some(Input::Deliver(d)) => handle(act, d, ctx),
                 Some(Input::Timeout(t)) => handle(act, t, ctx),
@@ -151,8 +192,8 @@ where
     factory: Factory<A, M, T, S>,
     durable: Durable<S>,
     shared: Rc<Shared<M>>,
-    timers: Rc<RefCell<BTreeMap<TimerId, T>>>,
-    inbox: Inbox<M, T>,
+    timers: Rc<RefCell<PendingTimers<T>>>,
+    inbox: Rc<Inbox<M, T>>,
     live: Option<Running<A>>,
     waker_arc: Arc<NodeWaker>,
     waker: Waker,
@@ -181,8 +222,8 @@ where
             factory,
             durable,
             shared,
-            timers: Rc::new(RefCell::new(BTreeMap::new())),
-            inbox: Rc::new(RefCell::new(VecDeque::new())),
+            timers: Rc::default(),
+            inbox: Inbox::new(),
             live: None,
             waker_arc,
             waker,
@@ -192,12 +233,12 @@ where
     }
 
     fn build(&mut self, node: Rc<NodeCtx>) {
-        self.timers = Rc::new(RefCell::new(BTreeMap::new()));
+        self.timers = Rc::default();
         let env = SimEnv::new(Rc::clone(&self.shared), node, Rc::clone(&self.timers));
         let actor = (self.factory)(env, self.durable.clone());
         let mut ctx: Context<A> = Context::new();
         let addr = ctx.address();
-        self.inbox = Rc::new(RefCell::new(VecDeque::new()));
+        self.inbox = Inbox::new();
         // Spawned before `started()` runs, so it is the context's first item.
         ctx.spawn(Inlet {
             inbox: Rc::clone(&self.inbox),
@@ -211,7 +252,7 @@ where
         if self.live.is_none() {
             return Polled::Idle;
         }
-        self.inbox.borrow_mut().push_back(input);
+        self.inbox.push(input);
         self.poll_fut()
     }
 
@@ -227,7 +268,7 @@ where
                 // The actor stopped itself (ctx.stop()): it is gone, like a process that exited.
                 self.live = None;
                 self.timers.borrow_mut().clear();
-                self.inbox.borrow_mut().clear();
+                self.inbox.clear();
                 Polled::Stopped
             }
         }
@@ -247,7 +288,7 @@ where
     }
 
     fn fire(&mut self, id: TimerId) -> Polled {
-        let Some(tag) = self.timers.borrow_mut().remove(&id) else {
+        let Some(tag) = self.timers.borrow_mut().remove(id) else {
             return Polled::Idle;
         };
         self.push(Input::Timeout(Timeout { id, tag }))
@@ -259,7 +300,7 @@ where
 
     fn crash(&mut self) {
         self.timers.borrow_mut().clear();
-        self.inbox.borrow_mut().clear();
+        self.inbox.clear();
         // Dropping the ContextFut runs actix's stopping/stopped; the kernel discards any effect
         // emitted while doing so.
         self.live = None;

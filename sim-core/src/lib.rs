@@ -18,6 +18,7 @@ pub mod queue;
 pub mod rng;
 mod sim;
 mod time;
+mod timers;
 mod trace;
 
 pub use clock::ClockModel;
