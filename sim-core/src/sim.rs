@@ -523,15 +523,23 @@ impl<M: Payload> Sim<M> {
         };
         self.set_now(time);
         self.execute(time, ev);
-        if self.counters.events >= self.event_limit && self.failure.is_none() {
-            self.failure = Some(SimError::EventLimit {
+        if self.failure.is_some() || self.counters.events >= self.event_limit {
+            return Err(self.end_of_run(time));
+        }
+        Ok(true)
+    }
+
+    /// The error that ends the run after the event at `time`: the event's failure, or else the
+    /// event limit.
+    #[cold]
+    fn end_of_run(&mut self, time: SimTime) -> SimError {
+        self.failure
+            .get_or_insert(SimError::EventLimit {
                 seed: self.seed,
                 limit: self.event_limit,
                 time,
-            });
-        }
-        self.check_failed()?;
-        Ok(true)
+            })
+            .clone()
     }
 
     /// Runs every event up to and including time `t`, then sets the clock to `t`.
