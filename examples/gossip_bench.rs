@@ -19,18 +19,7 @@ use sim_net::{FaultyNetwork, Latency, LinkConfig, NetConfig};
 
 #[path = "common/gossip.rs"]
 mod gossip;
-use gossip::{build, Msg, SimpleNet, CLIENTS, REPLICAS};
-
-fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result<T, String> {
-    match args.iter().position(|a| a == name) {
-        Some(i) => args
-            .get(i + 1)
-            .ok_or(format!("{name} needs a value"))?
-            .parse()
-            .map_err(|_| format!("{name}: invalid value")),
-        None => Ok(default),
-    }
-}
+use gossip::{arg, build, Msg, SimpleNet, CLIENTS, REPLICAS};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -42,7 +42,7 @@ use sim_core::{Deliver, Env, NodeId, Sim, SimTime, Timeout, TimerId};
 
 #[path = "common/gossip.rs"]
 mod gossip;
-use gossip::{build, Client, Msg, Replica, SimpleNet, Tick, CLIENTS, REPLICAS};
+use gossip::{arg, build, Client, Msg, Replica, SimpleNet, Tick, CLIENTS, REPLICAS};
 
 /// What a handler asked for, applied after it returns (as the kernel does).
 enum Effect {
@@ -417,17 +417,6 @@ impl Way {
             fastest = fastest.min(s);
         }
         Ok((tally, events as f64 / fastest))
-    }
-}
-
-fn arg(args: &[String], name: &str, default: u64) -> Result<u64, String> {
-    match args.iter().position(|a| a == name) {
-        Some(i) => args
-            .get(i + 1)
-            .ok_or(format!("{name} needs a value"))?
-            .parse()
-            .map_err(|_| format!("{name}: not a number")),
-        None => Ok(default),
     }
 }
 

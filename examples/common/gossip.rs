@@ -212,3 +212,15 @@ pub fn build(sim: &mut Sim<Msg>) {
         );
     }
 }
+
+/// The value of flag `name` in `args`, or `default` if it is absent.
+pub fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result<T, String> {
+    match args.iter().position(|a| a == name) {
+        Some(i) => args
+            .get(i + 1)
+            .ok_or(format!("{name} needs a value"))?
+            .parse()
+            .map_err(|_| format!("{name}: invalid value")),
+        None => Ok(default),
+    }
+}
