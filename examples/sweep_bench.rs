@@ -7,7 +7,7 @@
 
 use actsim::harness::{Runner, SeedOutcome};
 use models::cluster::Experiment;
-use models::evaluate::{evaluate, EvalOptions, Model};
+use models::evaluate::{evaluate, EvalOptions};
 use models::protocol::Protocol;
 
 fn main() {
@@ -28,7 +28,7 @@ fn main() {
             ..Experiment::default()
         };
         let eval = EvalOptions {
-            models: vec![Model::of(p)],
+            models: vec![p.model()],
             ..EvalOptions::default()
         };
         for jobs in [1, 2] {
@@ -55,7 +55,7 @@ fn main() {
                         let ev = evaluate(&exp, &out, &eval);
                         SeedOutcome {
                             seed,
-                            violation: ev.violation(Model::of(p)),
+                            violation: ev.violation(p.model()),
                             ..Default::default()
                         }
                     }

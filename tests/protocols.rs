@@ -52,7 +52,7 @@ fn experiment(protocol: Protocol, bug: bool, nemesis: Nemesis, faulty: Duration)
 fn promised_and_weaker(protocol: Protocol) -> Vec<Model> {
     Model::ALL
         .into_iter()
-        .filter(|&m| Model::of(protocol).implies(m))
+        .filter(|&m| protocol.model().implies(m))
         .collect()
 }
 
@@ -226,7 +226,7 @@ fn bug_seeds() -> u64 {
 /// asserts the same trace hash and the same violation. Returns the seed.
 fn planted_bug_is_found_and_reproduced(protocol: Protocol) -> u64 {
     let exp = bug_experiment(protocol);
-    let model = Model::of(protocol);
+    let model = protocol.model();
     // Here we look for a definite violation: a seed whose check runs out of budget (Unknown)
     // is not counted as found and the sweep moves on.
     let mut eval = eval_options(vec![model]);

@@ -2,7 +2,7 @@
 //! from every consistency checker.
 
 use std::collections::BTreeMap;
-use std::fmt;
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -11,64 +11,9 @@ use sim_core::TraceHash;
 use crate::check::availability::{availability, ClientGroup, Counts, Stats, Window};
 use crate::check::causal::check_causal;
 use crate::check::eventual::check_eventual;
+pub use crate::check::Model;
 use crate::check::{check_linearizable, check_sequential, Budget, CheckOptions, Verdict};
 use crate::cluster::{Experiment, Outcome, Side};
-
-/// A consistency model the runs are checked against, strongest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Model {
-    /// Linearizability (per key; P-compositional).
-    Linearizable,
-    /// Sequential consistency (whole history).
-    Sequential,
-    /// Causal consistency (CC, bad patterns).
-    Causal,
-    /// Eventual consistency (convergence, no thin air, no definite lost writes).
-    Eventual,
-}
-
-impl Model {
-    /// All four, strongest first.
-    pub const ALL: [Model; 4] = [
-        Model::Linearizable,
-        Model::Sequential,
-        Model::Causal,
-        Model::Eventual,
-    ];
-
-    /// The model's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Model::Linearizable => "linearizable",
-            Model::Sequential => "sequential",
-            Model::Causal => "causal",
-            Model::Eventual => "eventual",
-        }
-    }
-
-    /// The model a protocol promises.
-    pub fn of(protocol: crate::protocol::Protocol) -> Model {
-        use crate::protocol::Protocol as P;
-        match protocol {
-            P::Eventual => Model::Eventual,
-            P::Causal => Model::Causal,
-            P::Sequential => Model::Sequential,
-            P::Linearizable => Model::Linearizable,
-        }
-    }
-
-    /// True if every history of `self` is also a history of `weaker`.
-    pub fn implies(self, weaker: Model) -> bool {
-        self <= weaker
-    }
-}
-
-impl fmt::Display for Model {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// A checker's answer for one run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

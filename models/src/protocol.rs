@@ -73,6 +73,17 @@ impl Protocol {
         }
     }
 
+    /// The consistency model the protocol promises.
+    pub fn model(self) -> crate::check::Model {
+        use crate::check::Model;
+        match self {
+            Protocol::Eventual => Model::Eventual,
+            Protocol::Causal => Model::Causal,
+            Protocol::Sequential => Model::Sequential,
+            Protocol::Linearizable => Model::Linearizable,
+        }
+    }
+
     /// Whether the protocol offers compare-and-set.
     pub fn offers_cas(self) -> bool {
         match self {

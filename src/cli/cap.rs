@@ -347,7 +347,7 @@ fn print_table(args: &CapArgs, exp: &Experiment, rows: &[Row], elapsed: f64, sim
             format!("DISAGREES: {}", r.disagreements.join("; "))
         };
         println!("  {:<13} {} — {}", r.protocol.name(), r.theory, verdict);
-        let own = Model::of(r.protocol);
+        let own = r.protocol.model();
         for (m, t) in &r.checks {
             if t.failed > 0 && m.implies(own) && *m != own {
                 // A stronger model than promised failing is expected; only note the first seed.

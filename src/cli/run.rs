@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use models::cluster::Nemesis;
-use models::evaluate::{Check, Evaluation, Model};
+use models::evaluate::{Check, Evaluation};
 use models::protocol::Protocol;
 
 use super::common::{
@@ -78,7 +78,7 @@ pub fn print_evaluation(ev: &Evaluation, protocol: Protocol, by_side: bool) {
         "  latency ms p50 {:.1}  p99 {:.1}  max {:.1}",
         ev.latency_ms.0, ev.latency_ms.1, ev.latency_ms.2
     );
-    let own = Model::of(protocol);
+    let own = protocol.model();
     for (m, c) in &ev.checks {
         let mark = if *m == own { " (promised)" } else { "" };
         match c {
@@ -181,5 +181,5 @@ pub fn run(args: &RunArgs) -> i32 {
             println!("  trace written to {}", t.display());
         }
     }
-    i32::from(ev.violation(Model::of(args.protocol)).is_some())
+    i32::from(ev.violation(args.protocol.model()).is_some())
 }

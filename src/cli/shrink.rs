@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use models::evaluate::Model;
 use models::protocol::Protocol;
 
 use super::common::{
@@ -52,7 +51,7 @@ pub fn run(args: &ShrinkArgs) -> i32 {
     let exp = args
         .exp
         .experiment(args.protocol, bug, args.nemesis.nemesis());
-    let model = Model::of(args.protocol);
+    let model = args.protocol.model();
     let mut eval = eval_options(args.budget_ms);
     eval.models = vec![model];
     let (out, ev) = match run_and_evaluate(&exp, args.seed, None, &eval) {
@@ -189,5 +188,5 @@ pub fn replay(args: &ReplayArgs) -> i32 {
             exp.nemesis == models::cluster::Nemesis::CapPartition,
         );
     }
-    i32::from(ev.violation(Model::of(exp.protocol)).is_some())
+    i32::from(ev.violation(exp.protocol.model()).is_some())
 }

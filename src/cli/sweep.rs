@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use models::evaluate::Model;
 use models::protocol::Protocol;
 
 use super::common::{
@@ -117,7 +116,7 @@ pub fn run(args: &SweepArgs) -> i32 {
         eprintln!("actsim sweep: {e}");
         return 2;
     }
-    let model = Model::of(args.protocol);
+    let model = args.protocol.model();
     let mut eval = eval_options(args.budget_ms);
     eval.models = vec![model];
     let flags = format!(

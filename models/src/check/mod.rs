@@ -36,6 +36,7 @@
 
 pub mod availability;
 pub mod causal;
+mod consistency;
 pub mod eventual;
 pub mod hash;
 pub mod linearizable;
@@ -55,6 +56,7 @@ use crate::op::{Op, Ret, Value};
 
 pub use availability::{availability, AvailabilityReport, ClientGroup, Window};
 pub use causal::{check_causal, Anomaly, BadPattern, CausalReport};
+pub use consistency::Model;
 pub use eventual::{check_eventual, EventualReport, FinalRead};
 pub use linearizable::check_linearizable;
 pub use sequential::check_sequential;
