@@ -16,8 +16,7 @@ use rand_pcg::Pcg64;
 use sim_core::history::{Outcome, Recorder};
 use sim_core::{Deliver, Env, NodeId, SimTime, Timeout, TimerId};
 
-use crate::kv::{KvReply, KvRequest};
-use crate::msg::Msg;
+use crate::kv::{KvMsg, KvReply, KvRequest};
 use sim_core::Payload;
 
 /// A message type that can carry the key-value client protocol: implement it for your own
@@ -41,13 +40,13 @@ pub trait ClientMsg: Payload {
     fn reply(self) -> Option<KvReply>;
 }
 
-impl ClientMsg for Msg {
+impl<P: Payload> ClientMsg for KvMsg<P> {
     fn request(r: KvRequest) -> Self {
-        Msg::Request(r)
+        KvMsg::Request(r)
     }
     fn reply(self) -> Option<KvReply> {
         match self {
-            Msg::Reply(r) => Some(r),
+            KvMsg::Reply(r) => Some(r),
             _ => None,
         }
     }

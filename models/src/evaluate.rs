@@ -13,7 +13,7 @@ use crate::check::causal::check_causal;
 use crate::check::eventual::check_eventual;
 pub use crate::check::Model;
 use crate::check::{check_linearizable, check_sequential, Budget, CheckOptions, Verdict};
-use crate::cluster::{Experiment, Outcome, Side};
+use crate::experiment::{Outcome, Side};
 
 /// A checker's answer for one run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,7 +85,7 @@ impl ReadWrite {
 }
 
 /// Everything said about one run.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Evaluation {
     /// The seed.
     pub seed: u64,
@@ -118,6 +118,20 @@ impl Evaluation {
             Some(Check::Fail(why)) => Some(format!("{model}: {why}")),
             _ => None,
         }
+    }
+}
+
+impl Evaluation {
+    /// The first problem a protocol that promises `promised` is failed for: the run's error,
+    /// or a violation of a checked model that `promised` implies.
+    pub fn violation_of(&self, promised: Model) -> Option<String> {
+        if let Some(e) = &self.error {
+            return Some(format!("run error: {e}"));
+        }
+        self.checks
+            .keys()
+            .filter(|&&m| promised.implies(m))
+            .find_map(|&m| self.violation(m))
     }
 }
 
@@ -160,7 +174,7 @@ fn verdict(v: Result<Verdict, crate::check::CheckError>) -> Check {
 }
 
 /// Evaluates one run of `exp`.
-pub fn evaluate(exp: &Experiment, out: &Outcome, opts: &EvalOptions) -> Evaluation {
+pub fn evaluate(out: &Outcome, opts: &EvalOptions) -> Evaluation {
     let side_group = |side: Side| ClientGroup {
         name: format!("{side:?}"),
         nodes: out
@@ -187,7 +201,7 @@ pub fn evaluate(exp: &Experiment, out: &Outcome, opts: &EvalOptions) -> Evaluati
         during_faults.insert(side, ReadWrite::of(stats));
     }
     let copts = CheckOptions {
-        init: exp.workload_init(),
+        init: crate::op::Value::Nil,
         budget: opts.budget.clone(),
         parallelism: opts.parallelism,
         ..CheckOptions::default()

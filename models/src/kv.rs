@@ -68,6 +68,27 @@ impl KvReply {
     }
 }
 
+/// Every message of a simulation of a key-value protocol: client requests and replies, and
+/// the protocol's own replica-to-replica messages `P`.
+///
+/// ```
+/// use models::kv::{KvMsg, KvRequest};
+/// use models::op::Op;
+/// let m: KvMsg<u8> = KvMsg::Request(KvRequest { id: 1, op: Op::read(0), session: 0 });
+/// assert!(matches!(m, KvMsg::Request(_)));
+/// let peer: KvMsg<u8> = KvMsg::Peer(7);
+/// assert_eq!(peer, KvMsg::Peer(7));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum KvMsg<P> {
+    /// Client → replica.
+    Request(KvRequest),
+    /// Replica → client.
+    Reply(KvReply),
+    /// Replica → replica: the protocol's own message.
+    Peer(P),
+}
+
 /// Asks a replica actor for its local value of `key` (harness use only: the final reads of the
 /// consistency x availability experiment; not a network message). Sent with `Sim::ask`.
 #[derive(Clone, Debug)]

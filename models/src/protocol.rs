@@ -1,191 +1,248 @@
-//! The four built-in protocols, named, with their planted bugs, behind one interface.
+//! The [`Protocol`] trait: what a replicated key-value protocol tells actsim so that an
+//! [`Experiment`](crate::experiment::Experiment) can run it, check it and shrink its failures.
+//!
+//! The four built-in protocols ([`Eventual`](crate::eventual::Eventual),
+//! [`Causal`](crate::causal::Causal), [`Sequential`](crate::sequential::Sequential),
+//! [`Linearizable`](crate::linearizable::Linearizable)) implement it exactly as a user's
+//! protocol does.
+//!
+//! A protocol's replicas are actix actors that speak [`KvMsg`]: client requests and replies
+//! (the ready-made [`Client`](crate::client::Client) sends and records them) plus the
+//! protocol's own replica-to-replica messages, [`Protocol::Message`].
+//!
+//! ```
+//! use actix::{Actor, Context, Handler, MessageResult};
+//! use models::check::Model;
+//! use models::kv::{KvMsg, KvReply, ReadLocal};
+//! use models::op::{Op, Ret, Value};
+//! use models::protocol::{Membership, Protocol, ReplicaEnv};
+//! use sim_core::{Deliver, Durable, Env, Timeout};
+//!
+//! /// One replica that serves everything itself: trivially linearizable.
+//! #[derive(Clone, Default)]
+//! struct Single;
+//!
+//! struct Node { env: ReplicaEnv<Single>, value: Value }
+//! impl Actor for Node { type Context = Context<Self>; }
+//! impl Handler<Deliver<KvMsg<()>>> for Node {
+//!     type Result = ();
+//!     fn handle(&mut self, d: Deliver<KvMsg<()>>, _: &mut Context<Self>) {
+//!         if let KvMsg::Request(req) = d.msg {
+//!             let ret = match req.op {
+//!                 Op::Read { .. } => Ret::Value(self.value.clone()),
+//!                 Op::Write { value, .. } => { self.value = value; Ret::Ok }
+//!                 _ => return,
+//!             };
+//!             self.env.send(d.from, KvMsg::Reply(KvReply::Ok { id: req.id, ret, session: 0 }));
+//!         }
+//!     }
+//! }
+//! impl Handler<Timeout<()>> for Node {
+//!     type Result = ();
+//!     fn handle(&mut self, _: Timeout<()>, _: &mut Context<Self>) {}
+//! }
+//! impl Handler<ReadLocal> for Node {
+//!     type Result = MessageResult<ReadLocal>;
+//!     fn handle(&mut self, _: ReadLocal, _: &mut Context<Self>) -> Self::Result {
+//!         MessageResult(self.value.clone())
+//!     }
+//! }
+//!
+//! impl Protocol for Single {
+//!     type Message = ();
+//!     type Timer = ();
+//!     type Durable = ();
+//!     type Replica = Node;
+//!     fn name(&self) -> &str { "single" }
+//!     fn model(&self) -> Model { Model::Linearizable }
+//!     fn replica(&self, env: ReplicaEnv<Self>, _: Durable<()>, _: &Membership) -> Node {
+//!         Node { env, value: Value::Nil }
+//!     }
+//!     fn check_replicas(&self, n: u32) -> Result<(), String> {
+//!         if n == 1 { Ok(()) } else { Err("single is one replica".into()) }
+//!     }
+//! }
+//! # let _ = Single.name();
+//! ```
 
 use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-use sim_core::{NodeId, Sim, SimError};
+use actix::{Actor, Context, Handler};
+use sim_core::{Deliver, Durable, NodeId, Payload, Sim, SimEnv, SimError, Timeout};
 
-use crate::msg::Msg;
+use crate::check::Model;
+use crate::kv::{KvMsg, ReadLocal};
 use crate::op::{Key, Value};
 
-/// A built-in replica protocol.
+/// The environment a replica of protocol `P` runs in under simulation.
+pub type ReplicaEnv<P> = SimEnv<KvMsg<<P as Protocol>::Message>, <P as Protocol>::Timer>;
+
+/// The simulation of protocol `P`: every node exchanges `KvMsg<P::Message>`.
+pub type ProtocolSim<P> = Sim<KvMsg<<P as Protocol>::Message>>;
+
+/// Where a replica stands in its cluster: its index and every replica's id (itself included).
 ///
 /// ```
-/// use models::protocol::Protocol;
-/// let p: Protocol = "linearizable".parse().unwrap();
-/// assert_eq!(p.bug_name(), "stale-read");
-/// assert!(p.offers_cas());
+/// use models::protocol::Membership;
+/// use sim_core::NodeId;
+/// let m = Membership { index: 1, replicas: vec![NodeId(0), NodeId(1), NodeId(2)] };
+/// assert_eq!(m.me(), NodeId(1));
+/// assert_eq!(m.peers().collect::<Vec<_>>(), [NodeId(0), NodeId(2)]);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// Last-writer-wins replicas with anti-entropy: totally available.
-    Eventual,
-    /// Causal+ (COPS-like) replicas with sticky clients: sticky available.
-    Causal,
-    /// ZooKeeper-like: ordered writes through a leader, local reads with session order.
-    Sequential,
-    /// Raft: every operation through an elected leader and a majority.
-    Linearizable,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    /// This replica's index in `replicas`.
+    pub index: usize,
+    /// Every replica, in order (replica `i` is node `NodeId(i)`).
+    pub replicas: Vec<NodeId>,
 }
 
-impl Protocol {
-    /// All four, weakest first.
-    pub const ALL: [Protocol; 4] = [
-        Protocol::Eventual,
-        Protocol::Causal,
-        Protocol::Sequential,
-        Protocol::Linearizable,
-    ];
-
-    /// The protocol's name (as on the command line).
-    pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Eventual => "eventual",
-            Protocol::Causal => "causal",
-            Protocol::Sequential => "sequential",
-            Protocol::Linearizable => "linearizable",
-        }
+impl Membership {
+    /// This replica's node id.
+    pub fn me(&self) -> NodeId {
+        self.replicas[self.index]
     }
 
-    /// The name of the protocol's planted bug.
-    pub fn bug_name(self) -> &'static str {
-        match self {
-            Protocol::Eventual => "no-anti-entropy",
-            Protocol::Causal => "no-deps",
-            Protocol::Sequential => "no-session",
-            Protocol::Linearizable => "stale-read",
-        }
+    /// Every other replica.
+    pub fn peers(&self) -> impl Iterator<Item = NodeId> + '_ {
+        let me = self.me();
+        self.replicas.iter().copied().filter(move |&r| r != me)
     }
 
-    /// What the planted bug does.
-    pub fn bug_description(self) -> &'static str {
-        match self {
-            Protocol::Eventual => "no repair after loss: replicas stay diverged after the heal",
-            Protocol::Causal => "a remote write is applied without waiting for its dependencies",
-            Protocol::Sequential => {
-                "a replica serves a read before applying the client's own last write"
-            }
-            Protocol::Linearizable => {
-                "the leader serves reads without confirming it is still leader"
-            }
-        }
+    /// How many replicas make a majority.
+    pub fn majority(&self) -> usize {
+        self.replicas.len() / 2 + 1
+    }
+}
+
+/// How clients pick the replica they send to.
+///
+/// ```
+/// use models::protocol::ClientRouting;
+/// assert_eq!(ClientRouting::default(), ClientRouting::Sticky);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ClientRouting {
+    /// Each client always talks to its home replica (totally or sticky available protocols).
+    #[default]
+    Sticky,
+    /// Clients start at their home replica, follow `NotLeader` redirects and try the other
+    /// replicas in turn when one does not answer (leader-based protocols).
+    FollowLeader,
+}
+
+/// A replicated key-value protocol, as actsim runs it. See the [module docs](self).
+///
+/// Implement it for a small value that configures your protocol (knobs, a planted bug); the
+/// value is cloned into every replica's factory, and the factory runs again on every restart
+/// with the replica's [`Durable`] state.
+pub trait Protocol: Clone + Send + Sync + 'static {
+    /// The replicas' own messages (everything that is not a client request or reply).
+    type Message: Payload;
+    /// The tag of a replica's timers.
+    type Timer: Payload;
+    /// State that survives a crash (`()` for none). Each replica starts from the default.
+    type Durable: Default + 'static;
+    /// The replica actor. It answers [`ReadLocal`] with its local value of a key: the final
+    /// reads of every key on every replica after the heal (the eventual checker's input).
+    type Replica: Actor<Context = Context<Self::Replica>>
+        + Handler<Deliver<KvMsg<Self::Message>>>
+        + Handler<Timeout<Self::Timer>>
+        + Handler<ReadLocal>;
+
+    /// The protocol's name, for reports and reproduce lines.
+    fn name(&self) -> &str;
+
+    /// The consistency model the protocol promises: what a run of it is failed against.
+    fn model(&self) -> Model;
+
+    /// Builds replica `membership.index`; called again, with the same durable state, when the
+    /// replica restarts after a crash.
+    fn replica(
+        &self,
+        env: ReplicaEnv<Self>,
+        durable: Durable<Self::Durable>,
+        membership: &Membership,
+    ) -> Self::Replica;
+
+    /// How clients route their requests.
+    fn routing(&self) -> ClientRouting {
+        ClientRouting::Sticky
     }
 
-    /// The consistency model the protocol promises.
-    pub fn model(self) -> crate::check::Model {
-        use crate::check::Model;
-        match self {
-            Protocol::Eventual => Model::Eventual,
-            Protocol::Causal => Model::Causal,
-            Protocol::Sequential => Model::Sequential,
-            Protocol::Linearizable => Model::Linearizable,
-        }
+    /// Whether the protocol offers compare-and-set (the workload draws cas only if it does).
+    fn offers_cas(&self) -> bool {
+        false
     }
 
-    /// Whether the protocol offers compare-and-set.
-    pub fn offers_cas(self) -> bool {
-        match self {
-            Protocol::Eventual => crate::eventual::CAS,
-            Protocol::Causal => crate::causal::CAS,
-            Protocol::Sequential => crate::sequential::CAS,
-            Protocol::Linearizable => crate::linearizable::CAS,
-        }
-    }
-
-    /// Whether clients stay on their home replica (true) or follow the leader. Sequential
-    /// clients are sticky like ZooKeeper sessions: their replica serves reads locally and
-    /// forwards writes to the leader.
-    pub fn sticky_clients(self) -> bool {
-        !matches!(self, Protocol::Linearizable)
-    }
-
-    /// Adds replica `replicas[index]` to `sim`.
-    pub fn add_replica(
-        self,
-        sim: &mut Sim<Msg>,
-        index: usize,
-        replicas: &[NodeId],
-        bug: bool,
-    ) -> NodeId {
-        match self {
-            Protocol::Eventual => {
-                let cfg = crate::eventual::Config {
-                    bug,
-                    ..Default::default()
-                };
-                crate::eventual::add_replica(sim, index, replicas, &cfg)
-            }
-            Protocol::Causal => {
-                let cfg = crate::causal::Config {
-                    bug,
-                    ..Default::default()
-                };
-                crate::causal::add_replica(sim, index, replicas, &cfg)
-            }
-            Protocol::Sequential => {
-                let cfg = crate::sequential::Config {
-                    bug,
-                    ..Default::default()
-                };
-                crate::sequential::add_replica(sim, index, replicas, &cfg)
-            }
-            Protocol::Linearizable => {
-                let cfg = crate::linearizable::Config {
-                    bug,
-                    ..Default::default()
-                };
-                crate::linearizable::add_replica(sim, index, replicas, &cfg)
-            }
-        }
-    }
-
-    /// A replica's local value of `key` (for final reads).
-    pub fn local_value(
-        self,
-        sim: &mut Sim<Msg>,
-        node: NodeId,
-        key: &Key,
-    ) -> Result<Value, SimError> {
-        match self {
-            Protocol::Eventual => crate::eventual::local_value(sim, node, key),
-            Protocol::Causal => crate::causal::local_value(sim, node, key),
-            Protocol::Sequential => crate::sequential::local_value(sim, node, key),
-            Protocol::Linearizable => crate::linearizable::local_value(sim, node, key),
+    /// Whether the protocol runs with `replicas` replicas; the error says why not.
+    fn check_replicas(&self, replicas: u32) -> Result<(), String> {
+        if replicas == 0 {
+            Err("at least one replica is needed".into())
+        } else {
+            Ok(())
         }
     }
 }
 
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+/// Adds replica `index` of `replicas` to `sim` (replicas are added first, in order, so replica
+/// `i` is node `NodeId(i)`).
+pub fn add_replica<P: Protocol>(
+    sim: &mut ProtocolSim<P>,
+    protocol: &P,
+    index: usize,
+    replicas: &[NodeId],
+) -> NodeId {
+    let membership = Membership {
+        index,
+        replicas: replicas.to_vec(),
+    };
+    let p = protocol.clone();
+    let id = sim.add_node(
+        format!("n{index}"),
+        P::Durable::default(),
+        move |env: ReplicaEnv<P>, durable| p.replica(env, durable, &membership),
+    );
+    debug_assert_eq!(replicas.get(index), Some(&id), "replicas are added first");
+    id
 }
 
-/// A protocol name that is not one of the four.
+/// Replica `node`'s local value of `key` (its [`ReadLocal`] answer).
+pub fn local_value<P: Protocol>(
+    sim: &mut ProtocolSim<P>,
+    node: NodeId,
+    key: &Key,
+) -> Result<Value, SimError> {
+    sim.ask::<P::Replica, ReadLocal>(node, ReadLocal { key: key.clone() })
+}
+
+/// A protocol name the command line does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown protocol {0:?} (expected eventual, causal, sequential or linearizable)")]
-pub struct UnknownProtocol(pub String);
-
-impl FromStr for Protocol {
-    type Err = UnknownProtocol;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Protocol::ALL
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| UnknownProtocol(s.to_string()))
-    }
+#[error("unknown protocol {name:?} (expected one of: {known})")]
+pub struct UnknownProtocol {
+    /// The name given.
+    pub name: String,
+    /// The names that exist, comma-separated.
+    pub known: String,
 }
 
-/// Resolves a bug name for a protocol: `Ok(true)` if `bug` is that protocol's planted bug.
-pub fn parse_bug(protocol: Protocol, bug: &str) -> Result<bool, String> {
-    if bug == protocol.bug_name() {
-        Ok(true)
-    } else {
-        Err(format!(
-            "protocol {protocol} has no bug {bug:?} (its planted bug is {:?})",
-            protocol.bug_name()
-        ))
+/// A planted bug of a protocol: its name (as on the command line) and what it does.
+///
+/// ```
+/// use models::protocol::Bug;
+/// let b = Bug { name: "stale-read", description: "reads skip the leadership check" };
+/// assert_eq!(b.to_string(), "stale-read");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bug {
+    /// The bug's name.
+    pub name: &'static str,
+    /// What it does.
+    pub description: &'static str,
+}
+
+impl fmt::Display for Bug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
     }
 }

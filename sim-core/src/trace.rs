@@ -64,7 +64,7 @@ impl Counters {
 /// assert_eq!(TraceHash(255).to_string(), "00000000000000ff");
 /// assert_eq!(serde_json::to_string(&TraceHash(255)).unwrap(), r#""00000000000000ff""#);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TraceHash(pub u64);
 
 impl Serialize for TraceHash {

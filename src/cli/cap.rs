@@ -1,19 +1,17 @@
 //! `actsim cap`: the consistency x availability table, measured under a partition.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use clap::Args;
-use models::cluster::{Experiment, Nemesis, Side};
-use models::evaluate::{Check, Evaluation, Model, ReadWrite};
-use models::protocol::Protocol;
+use models::check::Model;
+use models::evaluate::{Check, Evaluation, ReadWrite};
+use models::experiment::{Nemesis, Setup, Side};
+use models::runner::{RunOptions, Runner, SeedOutcome};
 use serde::Serialize;
 
-use super::common::{
-    default_jobs, eval_options, parse_protocol, progress, run_and_evaluate, ExperimentArgs,
-};
-use crate::harness::{Runner, SeedOutcome};
+use super::common::{default_jobs, eval_options, progress, ExperimentArgs};
+use super::{CliError, Ctx};
 
 /// Arguments of `actsim cap`.
 #[derive(Clone, Debug, Args)]
@@ -27,9 +25,9 @@ pub struct CapArgs {
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Protocols to run (repeatable; default: all four).
-    #[arg(long = "protocol", value_parser = parse_protocol)]
-    pub protocols: Vec<Protocol>,
+    /// Protocols to run (repeatable; default: all).
+    #[arg(long = "protocol")]
+    pub protocols: Vec<String>,
     /// Time budget of each search-based check, ms (a check over budget is "unknown").
     #[arg(long, default_value_t = 10_000)]
     pub budget_ms: u64,
@@ -64,7 +62,8 @@ struct Frac {
 
 #[derive(Clone, Debug, Serialize)]
 struct Row {
-    protocol: Protocol,
+    protocol: String,
+    promised: Model,
     seeds: usize,
     availability: BTreeMap<&'static str, Frac>,
     latency_ms: BTreeMap<&'static str, f64>,
@@ -76,23 +75,23 @@ struct Row {
     errors: Vec<String>,
 }
 
-/// What theory predicts for a protocol: (description, [min, max] ok-fraction for
-/// majority read, majority write, minority read, minority write).
-fn prediction(p: Protocol) -> (&'static str, [(f64, f64); 4]) {
-    match p {
-        Protocol::Eventual => (
+/// What theory predicts for a protocol promising `m`: (description, [min, max] ok-fraction
+/// for majority read, majority write, minority read, minority write).
+fn prediction(m: Model) -> (&'static str, [(f64, f64); 4]) {
+    match m {
+        Model::Eventual => (
             "totally available (HAT): reads and writes on both sides",
             [(0.99, 1.0); 4],
         ),
-        Protocol::Causal => (
+        Model::Causal => (
             "sticky available: reads and writes on both sides",
             [(0.99, 1.0); 4],
         ),
-        Protocol::Sequential => (
+        Model::Sequential => (
             "minority serves stale reads, cannot write",
             [(0.95, 1.0), (0.95, 1.0), (0.99, 1.0), (0.0, 0.05)],
         ),
-        Protocol::Linearizable => (
+        Model::Linearizable => (
             "unavailable on the minority (CP)",
             [(0.9, 1.0), (0.9, 1.0), (0.0, 0.05), (0.0, 0.05)],
         ),
@@ -107,7 +106,12 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn row(p: Protocol, evals: &[Evaluation], reproduce: &dyn Fn(Protocol, u64) -> String) -> Row {
+fn row(
+    p: &str,
+    promised: Model,
+    evals: &[Evaluation],
+    reproduce: &dyn Fn(&str, u64) -> String,
+) -> Row {
     let mut sides: BTreeMap<Side, ReadWrite> = BTreeMap::new();
     for e in evals {
         for (s, rw) in &e.during_faults {
@@ -122,7 +126,7 @@ fn row(p: Protocol, evals: &[Evaluation], reproduce: &dyn Fn(Protocol, u64) -> S
         }
     };
     let (maj, min) = (frac(Side::Majority), frac(Side::Minority));
-    let (theory, bounds) = prediction(p);
+    let (theory, bounds) = prediction(promised);
     let measured = [
         ("majority read", maj.read),
         ("majority write", maj.write),
@@ -166,7 +170,8 @@ fn row(p: Protocol, evals: &[Evaluation], reproduce: &dyn Fn(Protocol, u64) -> S
         median(evals.iter().map(|e| e.latency_ms.1).collect()),
     );
     Row {
-        protocol: p,
+        protocol: p.to_string(),
+        promised,
         seeds: evals.len(),
         availability,
         latency_ms,
@@ -197,93 +202,86 @@ fn cell(t: Option<&Tally>) -> String {
     }
 }
 
-/// Runs `actsim cap`; returns the exit code.
-pub fn run(args: &CapArgs) -> i32 {
-    let protocols = if args.protocols.is_empty() {
-        Protocol::ALL.to_vec()
-    } else {
-        args.protocols.clone()
-    };
+/// Runs `actsim cap`; exit code 1 if a run ended in an error.
+pub fn run(args: &CapArgs, ctx: &Ctx) -> Result<u8, CliError> {
+    let drivers = ctx.drivers(&args.protocols)?;
     let jobs = args.jobs.unwrap_or_else(default_jobs);
     let eval = eval_options(args.budget_ms);
     let flags = args.exp.non_default_flags();
-    let reproduce =
-        |p: Protocol, seed: u64| format!("actsim run --protocol {p} --seed {seed}{flags}");
-    let exps: Vec<Experiment> = protocols
-        .iter()
-        .map(|&p| args.exp.experiment(p, false, Nemesis::CapPartition))
-        .collect();
-    if let Some(e) = exps.iter().find_map(|e| e.validate().err()) {
-        eprintln!("actsim cap: {e}");
-        return 2;
+    let cmd = ctx.command().to_string();
+    let reproduce = |p: &str, seed: u64| {
+        format!(
+            "{cmd} run{} --seed {seed} --nemesis cap{flags}",
+            ctx.protocol_flag(p)
+        )
+    };
+    let setup = args.exp.setup(Nemesis::CapPartition);
+    for d in &drivers {
+        d.validate(None, &setup)?;
     }
     let start = Instant::now();
-    let pb = progress(args.seeds * protocols.len() as u64, "cap");
+    let pb = progress(args.seeds.saturating_mul(drivers.len() as u64), "cap");
     let mut rows = Vec::new();
     let mut simulated = 0.0;
-    for exp in &exps {
-        pb.set_message(exp.protocol.to_string());
-        let evals: Mutex<Vec<Evaluation>> = Mutex::new(Vec::new());
-        let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    for d in &drivers {
+        pb.set_message(d.name().to_string());
         let pbc = pb.clone();
         let report = Runner::new("cap")
             .seeds(0..args.seeds)
             .jobs(jobs)
             .on_progress(move |_, _, _| pbc.inc(1))
-            .run(|seed, _| match run_and_evaluate(exp, seed, None, &eval) {
-                Ok((out, ev)) => {
-                    let o = SeedOutcome {
+            .run(
+                |seed, _| match d.run(None, &setup, &eval, seed, &RunOptions::default(), None) {
+                    Ok((out, ev)) => SeedOutcome {
                         seed,
                         trace_hash: Some(ev.trace_hash),
                         simulated_s: out.final_time.as_secs_f64(),
                         events: out.summary.counters.events,
+                        value: Some(ev),
                         ..Default::default()
-                    };
-                    if let Ok(mut v) = evals.lock() {
-                        v.push(ev);
-                    }
-                    o
-                }
-                Err(e) => {
-                    if let Ok(mut v) = errors.lock() {
-                        v.push(format!("seed {seed}: {e}"));
-                    }
-                    SeedOutcome {
+                    },
+                    Err(e) => SeedOutcome {
                         seed,
-                        violation: Some(e),
+                        violation: Some(e.to_string()),
                         ..Default::default()
-                    }
-                }
-            });
+                    },
+                },
+            );
         simulated += report.outcomes.iter().map(|o| o.simulated_s).sum::<f64>();
-        let mut evals = evals.into_inner().unwrap_or_else(|p| p.into_inner());
-        evals.sort_by_key(|e| e.seed);
-        let mut r = row(exp.protocol, &evals, &reproduce);
-        r.errors
-            .extend(errors.into_inner().unwrap_or_else(|p| p.into_inner()));
+        let evals: Vec<Evaluation> = report
+            .outcomes
+            .iter()
+            .filter_map(|o| o.value.clone())
+            .collect();
+        let mut r = row(d.name(), d.model(), &evals, &reproduce);
+        r.errors.extend(
+            report
+                .failures
+                .iter()
+                .map(|f| format!("seed {}: {}", f.seed, f.violation)),
+        );
         rows.push(r);
     }
     pb.finish_and_clear();
     let elapsed = start.elapsed().as_secs_f64();
-    let exp = &exps[0];
     if args.json {
         let doc = serde_json::json!({
             "seeds": args.seeds,
-            "replicas": exp.replicas,
-            "clients": exp.replicas * exp.clients_per_replica,
+            "replicas": setup.replicas,
+            "clients": setup.clients,
             "elapsed_s": elapsed,
             "simulated_s": simulated,
             "simulated_per_wall_s": simulated / elapsed.max(1e-9),
-            "protocols": rows.iter().map(|r| (r.protocol.name(), r)).collect::<BTreeMap<_, _>>(),
+            "protocols": rows.iter().map(|r| (r.protocol.clone(), r)).collect::<BTreeMap<_, _>>(),
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        print_table(args, exp, &rows, elapsed, simulated);
+        print_table(args, &setup, &rows, elapsed, simulated);
     }
-    i32::from(rows.iter().any(|r| !r.errors.is_empty()))
+    Ok(u8::from(rows.iter().any(|r| !r.errors.is_empty())))
 }
 
-fn print_table(args: &CapArgs, exp: &Experiment, rows: &[Row], elapsed: f64, simulated: f64) {
+fn print_table(args: &CapArgs, exp: &Setup, rows: &[Row], elapsed: f64, simulated: f64) {
     let sides = exp.sides();
     let names = |side| {
         sides
@@ -296,7 +294,7 @@ fn print_table(args: &CapArgs, exp: &Experiment, rows: &[Row], elapsed: f64, sim
     println!(
         "actsim cap: {} replicas, {} clients, {} keys, {:.0}% reads; partition {{{}}} | {{{}}} from {:.1}s to {:.1}s, heal, {:.1}s quiet; {} seeds per protocol\n",
         exp.replicas,
-        exp.replicas * exp.clients_per_replica,
+        exp.clients,
         exp.workload.keys,
         exp.workload.read_fraction * 100.0,
         names(Side::Majority),
@@ -329,7 +327,7 @@ fn print_table(args: &CapArgs, exp: &Experiment, rows: &[Row], elapsed: f64, sim
         };
         println!(
             "{:<13} {:>16} {:>16} {:>14}   {:<16} {:<16} {:<16} {:<16}",
-            r.protocol.name(),
+            r.protocol,
             a("majority"),
             a("minority"),
             format!("{:.1} / {:.1}", r.latency_ms["p50"], r.latency_ms["p99"]),
@@ -346,8 +344,8 @@ fn print_table(args: &CapArgs, exp: &Experiment, rows: &[Row], elapsed: f64, sim
         } else {
             format!("DISAGREES: {}", r.disagreements.join("; "))
         };
-        println!("  {:<13} {} — {}", r.protocol.name(), r.theory, verdict);
-        let own = r.protocol.model();
+        println!("  {:<13} {} — {}", r.protocol, r.theory, verdict);
+        let own = r.promised;
         for (m, t) in &r.checks {
             if t.failed > 0 && m.implies(own) && *m != own {
                 // A stronger model than promised failing is expected; only note the first seed.
@@ -357,7 +355,7 @@ fn print_table(args: &CapArgs, exp: &Experiment, rows: &[Row], elapsed: f64, sim
                 println!(
                     "    {m} FAILED on {} seeds, unexpected for a {} protocol",
                     t.failed,
-                    r.protocol.name()
+                    r.protocol
                 );
             }
         }
@@ -385,7 +383,7 @@ fn print_table(args: &CapArgs, exp: &Experiment, rows: &[Row], elapsed: f64, sim
         for (r, m, t) in fails {
             println!(
                 "  {:<13} {:<13} seed {}: {}\n      reproduce: {}",
-                r.protocol.name(),
+                r.protocol,
                 m.name(),
                 t.first_failing_seed.unwrap_or(0),
                 t.first_violation.as_deref().unwrap_or(""),

@@ -1,11 +1,12 @@
 //! Flags shared by the commands that run experiments.
 
 use std::path::PathBuf;
+
+use super::CliError;
 use std::time::Duration;
 
 use clap::Args;
-use models::cluster::{Experiment, Nemesis};
-use models::protocol::{parse_bug, Protocol};
+use models::experiment::{Nemesis, Setup};
 
 /// Which faults to inject (command-line form of [`Nemesis`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -26,12 +27,12 @@ pub struct ExperimentArgs {
     /// Number of replicas.
     #[arg(long, default_value_t = 5)]
     pub replicas: u32,
-    /// Clients homed on each replica.
-    #[arg(long, default_value_t = 2)]
-    pub clients_per_replica: u32,
-    /// Replicas on the minority side of the partition.
-    #[arg(long, default_value_t = 2)]
-    pub minority: u32,
+    /// Number of clients (spread evenly over the replicas as their homes).
+    #[arg(long, default_value_t = 10)]
+    pub clients: u32,
+    /// Replicas on the minority side of the cap partition (default: half, rounded down).
+    #[arg(long)]
+    pub minority: Option<u32>,
     /// Number of keys.
     #[arg(long, default_value_t = 4)]
     pub keys: u32,
@@ -62,16 +63,14 @@ pub struct ExperimentArgs {
 }
 
 impl ExperimentArgs {
-    /// The experiment for `protocol` with these settings.
-    pub fn experiment(&self, protocol: Protocol, bug: bool, nemesis: Nemesis) -> Experiment {
-        let mut e = Experiment {
-            protocol,
-            bug,
+    /// The setup these flags describe, with `nemesis`.
+    pub fn setup(&self, nemesis: Nemesis) -> Setup {
+        let mut e = Setup {
             nemesis,
-            ..Experiment::default()
+            ..Setup::default()
         };
         e.replicas = self.replicas;
-        e.clients_per_replica = self.clients_per_replica;
+        e.clients = self.clients;
         e.minority = self.minority;
         e.workload.keys = self.keys;
         e.workload.read_fraction = self.read_fraction;
@@ -104,15 +103,11 @@ impl ExperimentArgs {
             self.replicas.to_string(),
             d.replicas.to_string(),
         );
-        flag(
-            "clients-per-replica",
-            self.clients_per_replica.to_string(),
-            d.clients_per_replica.to_string(),
-        );
+        flag("clients", self.clients.to_string(), d.clients.to_string());
         flag(
             "minority",
-            self.minority.to_string(),
-            d.minority.to_string(),
+            self.minority.map_or(String::new(), |m| m.to_string()),
+            String::new(),
         );
         flag("keys", self.keys.to_string(), d.keys.to_string());
         flag(
@@ -155,20 +150,6 @@ impl ExperimentArgs {
     }
 }
 
-/// Parses `--protocol` (clap value parser).
-pub fn parse_protocol(s: &str) -> Result<Protocol, String> {
-    s.parse()
-        .map_err(|e: models::protocol::UnknownProtocol| e.to_string())
-}
-
-/// Resolves `--bug` for a protocol.
-pub fn bug_flag(protocol: Protocol, bug: Option<&str>) -> Result<bool, String> {
-    match bug {
-        None => Ok(false),
-        Some(b) => parse_bug(protocol, b),
-    }
-}
-
 impl NemesisArg {
     /// The nemesis it stands for.
     pub fn nemesis(self) -> Nemesis {
@@ -192,57 +173,33 @@ impl NemesisArg {
 }
 
 /// Opens a trace file for writing.
-pub fn trace_writer(path: &Option<PathBuf>) -> Result<Option<Box<dyn std::io::Write>>, String> {
+pub fn trace_writer(path: &Option<PathBuf>) -> Result<Option<Box<dyn std::io::Write>>, CliError> {
     match path {
         None => Ok(None),
         Some(p) => {
-            let f = std::fs::File::create(p)
-                .map_err(|e| format!("cannot create trace file {}: {e}", p.display()))?;
+            let f = std::fs::File::create(p).map_err(|e| CliError::File {
+                path: p.display().to_string(),
+                reason: format!("cannot create the trace file: {e}"),
+            })?;
             Ok(Some(Box::new(std::io::BufWriter::new(f))))
         }
     }
 }
 
-/// Runs one seed of an experiment and evaluates it.
-pub fn run_and_evaluate(
-    exp: &Experiment,
-    seed: u64,
-    trace: Option<Box<dyn std::io::Write>>,
-    eval: &models::evaluate::EvalOptions,
-) -> Result<(models::cluster::Outcome, models::evaluate::Evaluation), String> {
-    run_and_evaluate_with(
-        exp,
-        seed,
-        &crate::harness::RunOptions::default(),
-        trace,
-        eval,
-    )
+/// Writes `text` to `path`, naming the file in the error.
+pub fn write_file(path: &std::path::Path, text: &str) -> Result<(), CliError> {
+    std::fs::write(path, text).map_err(|e| CliError::File {
+        path: path.display().to_string(),
+        reason: format!("cannot write: {e}"),
+    })
 }
 
-/// [`run_and_evaluate`] honouring the seed runner's options (trace file, per-event hashes).
-pub fn run_and_evaluate_with(
-    exp: &Experiment,
-    seed: u64,
-    opts: &crate::harness::RunOptions,
-    trace: Option<Box<dyn std::io::Write>>,
-    eval: &models::evaluate::EvalOptions,
-) -> Result<(models::cluster::Outcome, models::evaluate::Evaluation), String> {
-    let mut attach_err = None;
-    let out = exp
-        .run_with(seed, |sim| {
-            if let Some(w) = trace {
-                sim.set_trace_writer(w);
-            }
-            if let Err(e) = opts.attach(sim) {
-                attach_err = Some(e.to_string());
-            }
-        })
-        .map_err(|e| e.to_string())?;
-    if let Some(e) = attach_err {
-        return Err(format!("trace: {e}"));
+/// Checker options for a budget in milliseconds, checking `models`.
+pub fn eval_options_for(budget_ms: u64, models: Vec<models::check::Model>) -> models::evaluate::EvalOptions {
+    models::evaluate::EvalOptions {
+        models,
+        ..eval_options(budget_ms)
     }
-    let ev = models::evaluate::evaluate(exp, &out, eval);
-    Ok((out, ev))
 }
 
 /// Checker options for a budget in milliseconds.

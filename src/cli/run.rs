@@ -3,30 +3,32 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use models::cluster::Nemesis;
+use models::check::Model;
 use models::evaluate::{Check, Evaluation};
-use models::protocol::Protocol;
+use models::experiment::Nemesis;
+use models::runner::RunOptions;
 
-use super::common::{
-    bug_flag, eval_options, parse_protocol, run_and_evaluate, trace_writer, ExperimentArgs,
-    NemesisArg,
-};
+use super::common::{eval_options_for, trace_writer, write_file, ExperimentArgs, NemesisArg};
+use super::{CliError, Ctx};
 
 /// Arguments of `actsim run`.
 #[derive(Clone, Debug, Args)]
 pub struct RunArgs {
-    /// The protocol.
-    #[arg(long, value_parser = parse_protocol)]
-    pub protocol: Protocol,
+    /// The protocol (optional when the binary has only one).
+    #[arg(long)]
+    pub protocol: Option<String>,
     /// The seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Turn on the protocol's planted bug (stale-read, no-session, no-deps, no-anti-entropy).
+    /// Turn on one of the protocol's planted bugs (`bugs` lists them).
     #[arg(long)]
     pub bug: Option<String>,
     /// Faults to inject.
-    #[arg(long, value_enum, default_value_t = NemesisArg::Cap)]
+    #[arg(long, value_enum, default_value_t = NemesisArg::Random)]
     pub nemesis: NemesisArg,
+    /// Check these models too (repeatable; default: the protocol's own model).
+    #[arg(long = "check", value_parser = parse_model)]
+    pub checks: Vec<Model>,
     /// Replay this fault schedule (JSON) instead of `--nemesis`.
     #[arg(long)]
     pub schedule: Option<PathBuf>,
@@ -48,7 +50,7 @@ pub struct RunArgs {
 
 /// Prints an evaluation as text. `by_side`: the faults were the majority/minority partition,
 /// so availability per side means something (otherwise the whole run's is printed).
-pub fn print_evaluation(ev: &Evaluation, protocol: Protocol, by_side: bool) {
+pub fn print_evaluation(ev: &Evaluation, own: Model, by_side: bool) {
     println!("seed {}  trace_hash {}", ev.seed, ev.trace_hash);
     let line = |what: &str, rw: &models::evaluate::ReadWrite| {
         println!(
@@ -78,7 +80,6 @@ pub fn print_evaluation(ev: &Evaluation, protocol: Protocol, by_side: bool) {
         "  latency ms p50 {:.1}  p99 {:.1}  max {:.1}",
         ev.latency_ms.0, ev.latency_ms.1, ev.latency_ms.2
     );
-    let own = protocol.model();
     for (m, c) in &ev.checks {
         let mark = if *m == own { " (promised)" } else { "" };
         match c {
@@ -103,57 +104,63 @@ pub fn print_evaluation(ev: &Evaluation, protocol: Protocol, by_side: bool) {
     }
 }
 
-/// Runs `actsim run`; exit code 0 if the protocol kept its promised model, 1 if not, 2 on bad
-/// input.
-pub fn run(args: &RunArgs) -> i32 {
-    let bug = match bug_flag(args.protocol, args.bug.as_deref()) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("actsim run: {e}");
-            return 2;
-        }
-    };
+/// Parses a model name (`--check`).
+pub fn parse_model(s: &str) -> Result<Model, String> {
+    Model::ALL
+        .into_iter()
+        .find(|m| m.name() == s)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Model::ALL.iter().map(|m| m.name()).collect();
+            format!("unknown model {s:?} (expected one of: {})", names.join(", "))
+        })
+}
+
+/// Reads a schedule file (`--schedule`).
+pub fn read_schedule(path: &std::path::Path) -> Result<sim_net::Schedule, CliError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|s| sim_net::Schedule::from_json(&s).map_err(|e| e.to_string()))
+        .map_err(|reason| CliError::File {
+            path: path.display().to_string(),
+            reason,
+        })
+}
+
+/// Runs `actsim run`; exit code 0 if the protocol kept its promised model, 1 if not.
+pub fn run(args: &RunArgs, ctx: &Ctx) -> Result<u8, CliError> {
+    let driver = ctx.driver(args.protocol.as_deref())?;
     let nem = match &args.schedule {
         None => args.nemesis.nemesis(),
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|s| sim_net::Schedule::from_json(&s).map_err(|e| e.to_string()))
-        {
-            Ok(s) => Nemesis::Schedule(s),
-            Err(e) => {
-                eprintln!("actsim run: schedule {}: {e}", path.display());
-                return 2;
-            }
-        },
+        Some(path) => Nemesis::Schedule(read_schedule(path)?),
     };
-    let exp = args.exp.experiment(args.protocol, bug, nem);
-    let trace = match trace_writer(&args.trace) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("actsim run: {e}");
-            return 2;
-        }
-    };
-    let (out, ev) = match run_and_evaluate(&exp, args.seed, trace, &eval_options(args.budget_ms)) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("actsim run: {e}");
-            return 2;
-        }
-    };
+    let setup = args.exp.setup(nem);
+    let own = driver.model();
+    let mut models = vec![own];
+    models.extend(args.checks.iter().copied().filter(|m| *m != own));
+    let trace = trace_writer(&args.trace)?;
+    let eval = eval_options_for(args.budget_ms, models);
+    let bug = args.bug.as_deref();
+    let (out, ev) = driver.run(bug, &setup, &eval, args.seed, &RunOptions::default(), trace)?;
     if let Some(path) = &args.history {
         let text = serde_json::to_string_pretty(&out.history).unwrap_or_default();
-        if let Err(e) = std::fs::write(path, text) {
-            eprintln!("actsim run: cannot write history {}: {e}", path.display());
-            return 2;
-        }
+        write_file(path, &text)?;
     }
+    let line = format!(
+        "{} run{}{} --seed {}{}{}",
+        ctx.command(),
+        ctx.protocol_flag(driver.name()),
+        bug.map_or(String::new(), |b| format!(" --bug {b}")),
+        args.seed,
+        args.nemesis_flag(),
+        args.exp.non_default_flags()
+    );
     if args.json {
         let doc = serde_json::json!({
             "seed": ev.seed,
             "trace_hash": ev.trace_hash.to_string(),
-            "protocol": args.protocol,
+            "protocol": driver.name(),
             "bug": args.bug,
+            "reproduce": line,
             "evaluation": ev,
             "counters": out.summary.counters,
             "end_time_s": out.summary.end_time.as_secs_f64(),
@@ -162,24 +169,43 @@ pub fn run(args: &RunArgs) -> i32 {
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         println!(
-            "actsim run --protocol {}{} --seed {}: {} operations, {} events, {} faults",
-            args.protocol,
-            args.bug
-                .as_ref()
-                .map_or(String::new(), |b| format!(" --bug {b}")),
-            args.seed,
+            "{line}: {} operations, {} events, {} faults",
             out.history.len() / 2,
             out.summary.counters.events,
             out.schedule.len()
         );
         print_evaluation(
             &ev,
-            args.protocol,
+            own,
             args.schedule.is_none() && args.nemesis == NemesisArg::Cap,
         );
         if let Some(t) = &args.trace {
             println!("  trace written to {}", t.display());
         }
+        if ev.violation_of(own).is_some() {
+            println!(
+                "  shrink it: {} shrink{}{} --seed {}{}{}",
+                ctx.command(),
+                ctx.protocol_flag(driver.name()),
+                bug.map_or(String::new(), |b| format!(" --bug {b}")),
+                args.seed,
+                args.nemesis_flag(),
+                args.exp.non_default_flags()
+            );
+        }
     }
-    i32::from(ev.violation(args.protocol.model()).is_some())
+    Ok(u8::from(ev.violation_of(own).is_some()))
+}
+
+impl RunArgs {
+    /// `--nemesis X` when it is not the default.
+    fn nemesis_flag(&self) -> String {
+        if let Some(path) = &self.schedule {
+            format!(" --schedule {}", path.display())
+        } else if self.nemesis == NemesisArg::Random {
+            String::new()
+        } else {
+            format!(" --nemesis {}", self.nemesis.name())
+        }
+    }
 }

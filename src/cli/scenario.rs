@@ -1,17 +1,15 @@
 //! `actsim scenario`: the application scenarios (dns, comments, feed, password) on the four
 //! protocols under partitions — which protocol an application needs, and what it costs.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
-use models::protocol::Protocol;
+use models::runner::{Runner, SeedOutcome, Seeds};
 use models::scenario::report::{table, Row};
-use models::scenario::{Scenario, ScenarioExperiment, ScenarioOutcome};
+use models::scenario::{Scenario, ScenarioOutcome};
 
 use super::common::NemesisArg;
-
-use crate::harness::Runner;
+use super::registry::Driver;
+use super::{CliError, Ctx};
 
 /// Run application scenarios on the protocols under the cap partition (or another nemesis).
 ///
@@ -27,7 +25,7 @@ pub struct ScenarioArgs {
     /// The scenario: dns, comments, feed, password, or all.
     #[arg(value_parser = ["dns", "comments", "feed", "password", "all"])]
     pub scenario: String,
-    /// Protocol to run on (repeat for several; default: all four).
+    /// Protocol to run on (repeat for several; default: all).
     #[arg(long = "protocol", value_name = "PROTOCOL")]
     pub protocols: Vec<String>,
     /// Number of seeds.
@@ -53,41 +51,35 @@ pub struct ScenarioArgs {
     pub json: bool,
 }
 
-/// A bad argument.
-#[derive(Debug, thiserror::Error)]
-enum ArgError {
-    #[error("{0}")]
-    Protocol(#[from] models::protocol::UnknownProtocol),
-    #[error("{0}")]
-    Scenario(#[from] models::scenario::UnknownScenario),
-    #[error("--trace needs --seed (it traces one run)")]
-    TraceWithoutSeed,
-}
-
-struct Plan {
+struct Plan<'a> {
     scenarios: Vec<Scenario>,
-    protocols: Vec<Protocol>,
+    protocols: Vec<&'a dyn Driver>,
     seeds: Vec<u64>,
 }
 
-fn plan(args: &ScenarioArgs) -> Result<Plan, ArgError> {
+fn plan<'a>(args: &ScenarioArgs, ctx: &'a Ctx) -> Result<Plan<'a>, CliError> {
     let scenarios = if args.scenario == "all" {
         Scenario::ALL.to_vec()
     } else {
-        vec![args.scenario.parse()?]
+        vec![args.scenario.parse().map_err(
+            |e: models::scenario::UnknownScenario| CliError::Flag {
+                flag: "scenario",
+                reason: e.to_string(),
+            },
+        )?]
     };
-    let mut protocols = Vec::new();
-    for p in &args.protocols {
-        let p: Protocol = p.parse()?;
-        if !protocols.contains(&p) {
-            protocols.push(p);
-        }
-    }
-    if protocols.is_empty() {
-        protocols = Protocol::ALL.to_vec();
-    }
+    let protocols = ctx.drivers(&args.protocols)?;
     if args.trace.is_some() && args.seed.is_none() {
-        return Err(ArgError::TraceWithoutSeed);
+        return Err(CliError::Flag {
+            flag: "trace",
+            reason: "needs --seed (it traces one run)".into(),
+        });
+    }
+    if args.seeds > 1_000_000 {
+        return Err(CliError::Flag {
+            flag: "seeds",
+            reason: format!("{} is more than 1000000 seeds", args.seeds),
+        });
     }
     let seeds = match args.seed {
         Some(s) => vec![s],
@@ -100,43 +92,33 @@ fn plan(args: &ScenarioArgs) -> Result<Plan, ArgError> {
     })
 }
 
-/// The experiment of one scenario on one protocol with these arguments.
-pub fn experiment(args: &ScenarioArgs, s: Scenario, p: Protocol) -> ScenarioExperiment {
-    let mut e = ScenarioExperiment::new(s, p);
-    e.experiment.nemesis = args.nemesis.nemesis();
-    e
-}
-
 /// The command line that reruns one seed of one row.
-pub fn reproduce(args: &ScenarioArgs, s: Scenario, p: Protocol, seed: u64) -> String {
-    let mut line = format!("actsim scenario {s} --protocol {p} --seed {seed}");
+pub fn reproduce(ctx: &Ctx, args: &ScenarioArgs, s: Scenario, p: &str, seed: u64) -> String {
+    let mut line = format!(
+        "{} scenario {s}{} --seed {seed}",
+        ctx.command(),
+        ctx.protocol_flag(p)
+    );
     if args.nemesis != NemesisArg::Cap {
         line.push_str(&format!(" --nemesis {}", args.nemesis.name()));
     }
     line
 }
 
-/// Runs the command; returns the exit code.
-pub fn run(args: &ScenarioArgs) -> i32 {
-    let plan = match plan(args) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("actsim scenario: {e}");
-            return 2;
-        }
-    };
+/// Runs the command; exit code 1 if a run ended in an error.
+pub fn run(args: &ScenarioArgs, ctx: &Ctx) -> Result<u8, CliError> {
+    let plan = plan(args, ctx)?;
     if let Some(seed) = args.seed {
-        return run_one_seed(args, &plan, seed);
+        return run_one_seed(args, ctx, &plan, seed);
     }
-    let mut jobs: Vec<(Scenario, Protocol, u64)> = Vec::new();
+    let mut jobs: Vec<(Scenario, &dyn Driver, u64)> = Vec::new();
     for &s in &plan.scenarios {
         for &p in &plan.protocols {
             jobs.extend(plan.seeds.iter().map(|&seed| (s, p, seed)));
         }
     }
-    let results: Mutex<BTreeMap<usize, Result<ScenarioOutcome, String>>> =
-        Mutex::new(BTreeMap::new());
-    let mut runner = Runner::new("scenario").seed_list((0..jobs.len() as u64).collect());
+    let nemesis = args.nemesis.nemesis();
+    let mut runner = Runner::new("scenario").seed_set(Seeds::range(0..jobs.len() as u64));
     if args.jobs > 0 {
         runner = runner.jobs(args.jobs);
     }
@@ -145,37 +127,35 @@ pub fn run(args: &ScenarioArgs) -> i32 {
     runner = runner.on_progress(move |_, _, _| pbc.inc(1));
     let report = runner.run(|i, _| {
         let (s, p, seed) = jobs[i as usize];
-        let r = experiment(args, s, p)
-            .run(seed, None)
+        let r: Result<ScenarioOutcome, String> = p
+            .scenario(s, &nemesis, seed, None)
             .map(|mut o| {
                 o.outcome.history = Default::default(); // keep memory flat over many runs
                 o
             })
             .map_err(|e| e.to_string());
-        if let Ok(mut m) = results.lock() {
-            m.insert(i as usize, r);
-        }
-        crate::harness::SeedOutcome::pass(i)
+        SeedOutcome::pass(i).with(Some(r))
     });
     pb.finish_and_clear();
-    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut results: Vec<Option<Result<ScenarioOutcome, String>>> =
+        report.outcomes.into_iter().map(|o| o.value).collect();
     // A panic inside a run is reported by the runner instead of a result.
     for f in &report.failures {
-        results
-            .entry(f.seed as usize)
-            .or_insert_with(|| Err(f.violation.clone()));
+        if let Some(slot) = results.get_mut(f.seed as usize) {
+            *slot = Some(Err(f.violation.clone()));
+        }
     }
     let mut rows: Vec<Row> = Vec::new();
     let mut failed = false;
     for (i, &(s, p, seed)) in jobs.iter().enumerate() {
         if rows
             .last()
-            .is_none_or(|r| r.scenario != s || r.protocol != p)
+            .is_none_or(|r| r.scenario != s || r.protocol != p.name())
         {
-            rows.push(Row::new(s, p));
+            rows.push(Row::new(s, p.name()));
         }
         let Some(row) = rows.last_mut() else { continue };
-        match results.remove(&i) {
+        match results.get_mut(i).and_then(Option::take) {
             Some(Ok(o)) => {
                 failed |= o.outcome.error.is_some();
                 row.add(seed, &o);
@@ -199,39 +179,33 @@ pub fn run(args: &ScenarioArgs) -> i32 {
         print!(
             "{}",
             table(&rows, |r, seed| reproduce(
-                args, r.scenario, r.protocol, seed
+                ctx, args, r.scenario, &r.protocol, seed
             ))
         );
     }
-    i32::from(failed)
+    Ok(u8::from(failed))
 }
 
 /// How many violations `--seed` prints per run (all are in the JSON).
 const SHOW: usize = 10;
 
-fn run_one_seed(args: &ScenarioArgs, plan: &Plan, seed: u64) -> i32 {
+fn run_one_seed(args: &ScenarioArgs, ctx: &Ctx, plan: &Plan, seed: u64) -> Result<u8, CliError> {
     let single = plan.scenarios.len() * plan.protocols.len() == 1;
     if args.trace.is_some() && !single {
-        eprintln!("actsim scenario: --trace needs one scenario and one --protocol");
-        return 2;
+        return Err(CliError::Flag {
+            flag: "trace",
+            reason: "needs one scenario and one --protocol".into(),
+        });
     }
+    let nemesis = args.nemesis.nemesis();
     let mut rows = Vec::new();
     let mut outcomes = Vec::new();
     let mut failed = false;
     for &s in &plan.scenarios {
         for &p in &plan.protocols {
-            let trace: Option<Box<dyn std::io::Write>> = match &args.trace {
-                None => None,
-                Some(path) => match std::fs::File::create(path) {
-                    Ok(f) => Some(Box::new(std::io::BufWriter::new(f))),
-                    Err(e) => {
-                        eprintln!("actsim scenario: cannot create {}: {e}", path.display());
-                        return 2;
-                    }
-                },
-            };
-            let mut row = Row::new(s, p);
-            match experiment(args, s, p).run(seed, trace) {
+            let trace = super::common::trace_writer(&args.trace)?;
+            let mut row = Row::new(s, p.name());
+            match p.scenario(s, &nemesis, seed, trace) {
                 Ok(mut o) => {
                     failed |= o.outcome.error.is_some();
                     row.add(seed, &o);
@@ -262,12 +236,12 @@ fn run_one_seed(args: &ScenarioArgs, plan: &Plan, seed: u64) -> i32 {
             "{}",
             serde_json::json!({ "seed": seed, "rows": rows, "runs": runs })
         );
-        return i32::from(failed);
+        return Ok(u8::from(failed));
     }
     print!(
         "{}",
         table(&rows, |r, seed| reproduce(
-            args, r.scenario, r.protocol, seed
+            ctx, args, r.scenario, &r.protocol, seed
         ))
     );
     for o in &outcomes {
@@ -291,7 +265,7 @@ fn run_one_seed(args: &ScenarioArgs, plan: &Plan, seed: u64) -> i32 {
     if let Some(t) = &args.trace {
         println!("\ntrace written to {}", t.display());
     }
-    i32::from(failed)
+    Ok(u8::from(failed))
 }
 
 #[cfg(test)]
@@ -311,11 +285,19 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    fn names(p: &Plan) -> Vec<String> {
+        p.protocols.iter().map(|d| d.name().to_string()).collect()
+    }
+
     #[test]
     fn protocols_default_to_all_and_repeat() {
-        let p = plan(&parse(&["all"])).unwrap_or_else(|e| panic!("{e}"));
+        let ctx = crate::cli::builtins().ctx;
+        let p = plan(&parse(&["all"]), &ctx).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.scenarios.len(), 4);
-        assert_eq!(p.protocols, Protocol::ALL.to_vec());
+        assert_eq!(
+            names(&p),
+            ["eventual", "causal", "sequential", "linearizable"]
+        );
         assert_eq!(p.seeds, (0..10).collect::<Vec<_>>());
         let a = parse(&[
             "feed",
@@ -323,23 +305,27 @@ mod tests {
             "causal",
             "--protocol",
             "eventual",
+            "--protocol",
+            "causal",
             "--seeds",
             "3",
         ]);
-        let p = plan(&a).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(p.protocols, vec![Protocol::Causal, Protocol::Eventual]);
+        let p = plan(&a, &ctx).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&p), ["causal", "eventual"]);
         assert_eq!(p.seeds, vec![0, 1, 2]);
     }
 
     #[test]
     fn bad_protocol_and_stray_trace_are_rejected() {
-        assert!(plan(&parse(&["dns", "--protocol", "strong"])).is_err());
-        assert!(plan(&parse(&["dns", "--trace", "x.jsonl"])).is_err());
-        assert_eq!(run(&parse(&["dns", "--protocol", "strong"])), 2);
+        let ctx = crate::cli::builtins().ctx;
+        assert!(plan(&parse(&["dns", "--protocol", "strong"]), &ctx).is_err());
+        assert!(plan(&parse(&["dns", "--trace", "x.jsonl"]), &ctx).is_err());
+        assert!(run(&parse(&["dns", "--protocol", "strong"]), &ctx).is_err());
     }
 
     #[test]
     fn one_seed_of_password_on_linearizable_runs_clean() {
+        let ctx = crate::cli::builtins().ctx;
         let a = parse(&[
             "password",
             "--protocol",
@@ -348,9 +334,9 @@ mod tests {
             "1",
             "--json",
         ]);
-        assert_eq!(run(&a), 0);
+        assert_eq!(run(&a, &ctx).ok(), Some(0));
         assert_eq!(
-            reproduce(&a, Scenario::Password, Protocol::Linearizable, 1),
+            reproduce(&ctx, &a, Scenario::Password, "linearizable", 1),
             "actsim scenario password --protocol linearizable --seed 1"
         );
     }

@@ -4,21 +4,21 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use models::protocol::Protocol;
+use models::runner::RunOptions;
+use models::shrink::Repro;
 
 use super::common::{
-    bug_flag, eval_options, parse_protocol, run_and_evaluate, trace_writer, ExperimentArgs,
-    NemesisArg,
+    eval_options, eval_options_for, trace_writer, ExperimentArgs, NemesisArg,
 };
 use super::run::print_evaluation;
-use crate::shrink::{shrink, Repro};
+use super::{CliError, Ctx};
 
 /// Arguments of `actsim shrink`.
 #[derive(Clone, Debug, Args)]
 pub struct ShrinkArgs {
-    /// The protocol.
-    #[arg(long, value_parser = parse_protocol)]
-    pub protocol: Protocol,
+    /// The protocol (optional when the binary has only one).
+    #[arg(long)]
+    pub protocol: Option<String>,
     /// The planted bug the failing run had on, if any.
     #[arg(long)]
     pub bug: Option<String>,
@@ -39,55 +39,26 @@ pub struct ShrinkArgs {
 }
 
 /// Runs `actsim shrink`; exit 0 when a smaller failing run was written, 1 if the seed does not
-/// fail, 2 on bad input.
-pub fn run(args: &ShrinkArgs) -> i32 {
-    let bug = match bug_flag(args.protocol, args.bug.as_deref()) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("actsim shrink: {e}");
-            return 2;
-        }
-    };
-    let exp = args
-        .exp
-        .experiment(args.protocol, bug, args.nemesis.nemesis());
-    let model = args.protocol.model();
-    let mut eval = eval_options(args.budget_ms);
-    eval.models = vec![model];
-    let (out, ev) = match run_and_evaluate(&exp, args.seed, None, &eval) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("actsim shrink: {e}");
-            return 2;
-        }
-    };
-    if ev.violation(model).is_none() {
+/// fail.
+pub fn run(args: &ShrinkArgs, ctx: &Ctx) -> Result<u8, CliError> {
+    let driver = ctx.driver(args.protocol.as_deref())?;
+    let bug = args.bug.as_deref();
+    let setup = args.exp.setup(args.nemesis.nemesis());
+    driver.validate(bug, &setup)?;
+    let eval = eval_options_for(args.budget_ms, vec![driver.model()]);
+    let Some(s) = driver.shrink(bug, &setup, &eval, args.seed)? else {
         eprintln!(
-            "actsim shrink: seed {} does not violate {model}: nothing to shrink",
-            args.seed
+            "{} shrink: seed {} does not violate {}: nothing to shrink",
+            ctx.command(),
+            args.seed,
+            driver.model()
         );
-        return 1;
-    }
-    let fails = |e: &models::cluster::Experiment, seed: u64| {
-        run_and_evaluate(e, seed, None, &eval)
-            .ok()
-            .and_then(|(_, ev)| ev.violation(model))
+        return Ok(1);
     };
-    let Some(s) = shrink(&exp, args.seed, out.schedule, fails) else {
-        eprintln!("actsim shrink: the failure does not reproduce with its schedule made explicit");
-        return 1;
-    };
-    let json = match serde_json::to_string_pretty(&s.repro) {
-        Ok(j) => j,
-        Err(e) => {
-            eprintln!("actsim shrink: {e}");
-            return 2;
-        }
-    };
-    if let Err(e) = std::fs::write(&args.out, json) {
-        eprintln!("actsim shrink: cannot write {}: {e}", args.out.display());
-        return 2;
-    }
+    s.repro.write(&args.out).map_err(|e| CliError::File {
+        path: args.out.display().to_string(),
+        reason: e.to_string(),
+    })?;
     println!(
         "shrunk seed {} in {} runs: faults {} -> {}, fault phase {:.1}s -> {:.1}s",
         args.seed,
@@ -97,6 +68,7 @@ pub fn run(args: &ShrinkArgs) -> i32 {
         s.faulty_before.as_secs_f64(),
         s.faulty_after.as_secs_f64()
     );
+    println!("{}", s.repro.story());
     println!(
         "still fails: {}",
         s.repro
@@ -108,17 +80,18 @@ pub fn run(args: &ShrinkArgs) -> i32 {
             .unwrap_or("")
     );
     println!(
-        "written to {}; run it with: actsim replay {}",
+        "written to {}; run it with: {} replay {}",
         args.out.display(),
+        ctx.command(),
         args.out.display()
     );
-    0
+    Ok(0)
 }
 
 /// Arguments of `actsim replay`.
 #[derive(Clone, Debug, Args)]
 pub struct ReplayArgs {
-    /// A file written by `actsim shrink`.
+    /// A file written by `shrink` (or by a test's `ACTSIM_SHRINK=1`).
     pub file: PathBuf,
     /// Write every event to this file as JSON lines.
     #[arg(long)]
@@ -131,62 +104,51 @@ pub struct ReplayArgs {
     pub budget_ms: u64,
 }
 
-/// Runs `actsim replay`; exit 1 if the run violates the protocol's model, 2 on bad input.
-pub fn replay(args: &ReplayArgs) -> i32 {
-    let repro: Repro = match std::fs::read_to_string(&args.file)
-        .map_err(|e| e.to_string())
-        .and_then(|s| {
-            serde_json::from_str(&s)
-                .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column()))
-        }) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("actsim replay: {}: {e}", args.file.display());
-            return 2;
-        }
-    };
-    let trace = match trace_writer(&args.trace) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("actsim replay: {e}");
-            return 2;
-        }
-    };
-    let exp = &repro.experiment;
-    let (out, ev) = match run_and_evaluate(exp, repro.seed, trace, &eval_options(args.budget_ms)) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("actsim replay: {}: {e}", args.file.display());
-            return 2;
-        }
-    };
+/// Runs `actsim replay`; exit 1 if the run violates the protocol's model.
+pub fn replay(args: &ReplayArgs, ctx: &Ctx) -> Result<u8, CliError> {
+    let repro = Repro::read(&args.file).map_err(|e| CliError::File {
+        path: args.file.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let driver = ctx.driver(Some(&repro.protocol))?;
+    let trace = trace_writer(&args.trace)?;
+    let own = driver.model();
+    let eval = eval_options(args.budget_ms);
+    let (out, ev) = driver.run(
+        repro.bug.as_deref(),
+        &repro.setup,
+        &eval,
+        repro.seed,
+        &RunOptions::default(),
+        trace,
+    )?;
     if args.json {
         let doc = serde_json::json!({
             "seed": repro.seed,
             "trace_hash": ev.trace_hash.to_string(),
-            "protocol": exp.protocol,
+            "protocol": repro.protocol,
+            "bug": repro.bug,
             "faults": out.schedule.len(),
             "evaluation": ev,
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         println!(
-            "replay {}: {} {}seed {}, {} faults",
+            "replay {}: {} {}seed {}",
             args.file.display(),
-            exp.protocol,
-            if exp.bug {
-                format!("--bug {} ", exp.protocol.bug_name())
-            } else {
-                String::new()
-            },
+            repro.protocol,
+            repro
+                .bug
+                .as_ref()
+                .map_or(String::new(), |b| format!("--bug {b} ")),
             repro.seed,
-            out.schedule.len()
         );
+        println!("{}", repro.story());
         print_evaluation(
             &ev,
-            exp.protocol,
-            exp.nemesis == models::cluster::Nemesis::CapPartition,
+            own,
+            repro.setup.nemesis == models::experiment::Nemesis::CapPartition,
         );
     }
-    i32::from(ev.violation(exp.protocol.model()).is_some())
+    Ok(u8::from(ev.violation_of(own).is_some()))
 }

@@ -4,24 +4,22 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use models::protocol::Protocol;
+use models::runner::{RunOptions, Runner, SeedOutcome, Seeds};
 
-use super::common::{
-    bug_flag, default_jobs, eval_options, parse_protocol, progress, run_and_evaluate_with,
-    ExperimentArgs, NemesisArg,
-};
-use crate::harness::{parse_seeds, RunOptions, Runner, SeedOutcome};
+use super::common::{default_jobs, eval_options_for, progress, ExperimentArgs, NemesisArg};
+use super::{CliError, Ctx};
 
 /// Arguments of `actsim sweep`.
 #[derive(Clone, Debug, Args)]
 pub struct SweepArgs {
-    /// The protocol.
-    #[arg(long, value_parser = parse_protocol)]
-    pub protocol: Protocol,
+    /// The protocol (optional when the binary has only one).
+    #[arg(long)]
+    pub protocol: Option<String>,
     /// Turn on the protocol's planted bug.
     #[arg(long)]
     pub bug: Option<String>,
-    /// Seeds: a range `A..B` (B excluded) or one seed.
+    /// Seeds: a range `A..B` (B excluded; `0..18446744073709551615` with --budget is fine) or
+    /// one seed.
     #[arg(long, default_value = "0..100")]
     pub seeds: String,
     /// Parallel jobs (default: every core).
@@ -32,7 +30,7 @@ pub struct SweepArgs {
     pub budget: Option<Duration>,
     /// Run only the i-th of n slices of the seeds (`i/n`, 0-based), to spread a sweep over machines.
     #[arg(long, value_parser = parse_shard)]
-    pub shard: Option<(usize, usize)>,
+    pub shard: Option<(u64, u64)>,
     /// Run every seed twice and fail it if the two trace hashes differ.
     #[arg(long)]
     pub check_determinism: bool,
@@ -72,15 +70,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|e| format!("bad duration {s:?}: {e}"))
 }
 
-fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     let (i, n) = s
         .split_once('/')
         .ok_or_else(|| format!("shard {s:?} is not i/n"))?;
-    let i: usize = i
+    let i: u64 = i
         .trim()
         .parse()
         .map_err(|_| format!("bad shard index in {s:?}"))?;
-    let n: usize = n
+    let n: u64 = n
         .trim()
         .parse()
         .map_err(|_| format!("bad shard count in {s:?}"))?;
@@ -91,63 +89,53 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 }
 
 /// Runs `actsim sweep`; exit code 1 if any seed failed.
-pub fn run(args: &SweepArgs) -> i32 {
-    let bug = match bug_flag(args.protocol, args.bug.as_deref()) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("actsim sweep: {e}");
-            return 2;
-        }
-    };
-    let seeds = match parse_seeds(&args.seeds) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("actsim sweep: --seeds: {e}");
-            return 2;
-        }
-    };
+pub fn run(args: &SweepArgs, ctx: &Ctx) -> Result<u8, CliError> {
+    let driver = ctx.driver(args.protocol.as_deref())?;
+    let bug = args.bug.as_deref();
+    let mut seeds = Seeds::parse("seeds", &args.seeds, false).map_err(|e| CliError::Flag {
+        flag: "seeds",
+        reason: e.to_string(),
+    })?;
+    if let Some((i, n)) = args.shard {
+        seeds = seeds.shard(i, n).map_err(|e| CliError::Flag {
+            flag: "shard",
+            reason: e.to_string(),
+        })?;
+    }
     let nem_arg = if args.swarm {
         NemesisArg::Swarm
     } else {
         args.nemesis
     };
-    let exp = args.exp.experiment(args.protocol, bug, nem_arg.nemesis());
-    if let Err(e) = exp.validate() {
-        eprintln!("actsim sweep: {e}");
-        return 2;
-    }
-    let model = args.protocol.model();
-    let mut eval = eval_options(args.budget_ms);
-    eval.models = vec![model];
+    let setup = args.exp.setup(nem_arg.nemesis());
+    driver.validate(bug, &setup)?;
+    let model = driver.model();
+    let eval = eval_options_for(args.budget_ms, vec![model]);
     let flags = format!(
-        "{}{}{}",
-        args.bug
-            .as_ref()
-            .map_or(String::new(), |b| format!(" --bug {b}")),
-        if nem_arg == NemesisArg::Cap {
+        "{}{}{}{}",
+        ctx.protocol_flag(driver.name()),
+        bug.map_or(String::new(), |b| format!(" --bug {b}")),
+        if nem_arg == NemesisArg::Random {
             String::new()
         } else {
             format!(" --nemesis {}", nem_arg.name())
         },
         args.exp.non_default_flags()
     );
-    let protocol = args.protocol;
-    let pb = progress(seeds.len() as u64, "sweep");
+    let pb = progress(seeds.len(), "sweep");
     let pbc = pb.clone();
-    let mut runner = Runner::new(format!("sweep-{protocol}"))
-        .seed_list(seeds)
+    let (cmd, f1, f2) = (ctx.command().to_string(), flags.clone(), flags.clone());
+    let cmd2 = cmd.clone();
+    let mut runner = Runner::new(format!("sweep-{}", driver.name()))
+        .seed_set(seeds)
         .jobs(args.jobs.unwrap_or_else(default_jobs))
         .check_determinism(args.check_determinism)
-        .reproduce_with(move |seed| {
-            format!("actsim run --protocol {protocol} --seed {seed}{flags}")
-        })
+        .reproduce_with(move |seed| format!("{cmd} run --seed {seed}{f1}"))
+        .shrink_with(move |seed| format!("{cmd2} shrink --seed {seed}{f2}"))
         .on_progress(move |_, _, failed| {
             pbc.inc(1);
             pbc.set_message(format!("{failed} failed"));
         });
-    if let Some((i, n)) = args.shard {
-        runner = runner.shard(i, n);
-    }
     if let Some(b) = args.budget {
         runner = runner.budget(b);
     }
@@ -155,18 +143,19 @@ pub fn run(args: &SweepArgs) -> i32 {
         runner = runner.trace_dir(d);
     }
     let report = runner.run(|seed, opts: &RunOptions| {
-        match run_and_evaluate_with(&exp, seed, opts, None, &eval) {
+        match driver.run(bug, &setup, &eval, seed, opts, None) {
             Ok((out, ev)) => SeedOutcome {
                 seed,
                 trace_hash: Some(ev.trace_hash),
-                violation: ev.violation(model),
+                violation: ev.violation_of(model),
                 simulated_s: out.final_time.as_secs_f64(),
                 events: out.summary.counters.events,
                 event_hashes: out.event_hashes,
+                value: (),
             },
             Err(e) => SeedOutcome {
                 seed,
-                violation: Some(e),
+                violation: Some(e.to_string()),
                 ..Default::default()
             },
         }
@@ -174,7 +163,7 @@ pub fn run(args: &SweepArgs) -> i32 {
     pb.finish_and_clear();
     if args.json {
         let doc = serde_json::json!({
-            "protocol": args.protocol,
+            "protocol": driver.name(),
             "bug": args.bug,
             "seeds_run": report.seeds_run,
             "seeds_skipped": report.seeds_skipped,
@@ -183,6 +172,7 @@ pub fn run(args: &SweepArgs) -> i32 {
                 "trace_hash": f.trace_hash.map(|h| h.to_string()),
                 "violation": f.violation,
                 "reproduce": f.reproduce,
+                "shrink": f.shrink,
                 "trace": f.trace,
             })).collect::<Vec<_>>(),
             "elapsed_s": report.elapsed_s,
@@ -191,7 +181,7 @@ pub fn run(args: &SweepArgs) -> i32 {
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        print!("{report}");
+        println!("{report}");
     }
-    i32::from(!report.failures.is_empty())
+    Ok(u8::from(!report.failures.is_empty()))
 }

@@ -36,28 +36,29 @@
 //!
 //! # Planted bug
 //!
-//! `Config { bug: true, .. }` is **`no-deps`**: a remote write becomes visible the moment it
+//! `Causal { bug: true, .. }` is **`no-deps`**: a remote write becomes visible the moment it
 //! arrives, without waiting for its dependencies (they are still tracked, so replicas still
 //! converge). When a push is lost or overtaken, a reader sees an effect before its cause: it
 //! reads `y = 2`, written after `x = 1`, and then reads the older `x`.
 //!
 //! ```
-//! use models::causal::{self, Config};
+//! use models::causal::{self, Causal};
 //! use models::kv::KvRequest;
-//! use models::msg::Msg;
+//! use models::kv::KvMsg;
+//! use models::protocol::{add_replica, local_value, ProtocolSim};
 //! use models::op::{Op, Value};
-//! use sim_core::{NodeId, Sim, SimTime};
+//! use sim_core::{NodeId, SimTime};
 //!
-//! let mut sim: Sim<Msg> = Sim::new(7);
+//! let mut sim: ProtocolSim<Causal> = sim_core::Sim::new(7);
 //! let replicas = [NodeId(0), NodeId(1), NodeId(2)];
 //! for i in 0..replicas.len() {
-//!     causal::add_replica(&mut sim, i, &replicas, &Config::default());
+//!     add_replica(&mut sim, &Causal::default(), i, &replicas);
 //! }
 //! let req = KvRequest { id: 1, op: Op::write(0, 42), session: 0 };
-//! sim.post(NodeId(2), NodeId(0), Msg::Request(req));
+//! sim.post(NodeId(2), NodeId(0), KvMsg::Request(req));
 //! sim.run_until(SimTime::from_millis(500)).unwrap();
 //! for r in replicas {
-//!     assert_eq!(causal::local_value(&mut sim, r, &0.into()).unwrap(), Value::Int(42));
+//!     assert_eq!(local_value::<Causal>(&mut sim, r, &0.into()).unwrap(), Value::Int(42));
 //! }
 //! ```
 
@@ -68,11 +69,10 @@ mod vclock;
 
 use std::time::Duration;
 
-use sim_core::{NodeId, Sim, SimEnv, SimError};
+use sim_core::Durable;
 
-use crate::kv::ReadLocal;
-use crate::msg::Msg;
-use crate::op::{Key, Value};
+use crate::check::Model;
+use crate::protocol::{Membership, Protocol, ReplicaEnv};
 
 pub use message::{Message, Write};
 pub use replica::{Replica, Timer};
@@ -85,12 +85,12 @@ pub const CAS: bool = false;
 /// How causal replicas behave.
 ///
 /// ```
-/// use models::causal::Config;
-/// let cfg = Config { bug: true, ..Config::default() };
+/// use models::causal::Causal;
+/// let cfg = Causal { bug: true, ..Causal::default() };
 /// assert!(cfg.sync_batch > 0);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Config {
+pub struct Causal {
     /// Shortest wait (local time) between two anti-entropy rounds of a replica.
     pub anti_entropy_min: Duration,
     /// Longest wait between two anti-entropy rounds (each wait is uniform in min..=max).
@@ -101,9 +101,9 @@ pub struct Config {
     pub bug: bool,
 }
 
-impl Default for Config {
+impl Default for Causal {
     fn default() -> Self {
-        Config {
+        Causal {
             anti_entropy_min: Duration::from_millis(50),
             anti_entropy_max: Duration::from_millis(100),
             sync_batch: 256,
@@ -113,26 +113,28 @@ impl Default for Config {
 }
 
 /// The replica actor as hosted by a simulation.
-pub type SimReplica = Replica<SimEnv<Msg, Timer>>;
+pub type SimReplica = Replica<ReplicaEnv<Causal>>;
 
-/// Adds replica `replicas[index]` to `sim` (replicas are added first, in order). On restart its
-/// actor is rebuilt over the same durable [`Store`].
-pub fn add_replica(sim: &mut Sim<Msg>, index: usize, replicas: &[NodeId], cfg: &Config) -> NodeId {
-    let (peers, cfg) = (replicas.to_vec(), cfg.clone());
-    let id = sim.add_node(
-        format!("n{index}"),
-        Store::default(),
-        move |env: SimEnv<Msg, Timer>, store| Replica::new(env, &peers, cfg.clone(), store),
-    );
-    debug_assert_eq!(
-        replicas.get(index),
-        Some(&id),
-        "replicas are added first, in order"
-    );
-    id
-}
+impl Protocol for Causal {
+    type Message = Message;
+    type Timer = Timer;
+    type Durable = Store;
+    type Replica = SimReplica;
 
-/// The local (visible) value of `key` at replica `node` (for final reads).
-pub fn local_value(sim: &mut Sim<Msg>, node: NodeId, key: &Key) -> Result<Value, SimError> {
-    sim.ask::<SimReplica, ReadLocal>(node, ReadLocal { key: key.clone() })
+    fn name(&self) -> &str {
+        "causal"
+    }
+
+    fn model(&self) -> Model {
+        Model::Causal
+    }
+
+    fn replica(
+        &self,
+        env: ReplicaEnv<Self>,
+        store: Durable<Store>,
+        membership: &Membership,
+    ) -> SimReplica {
+        Replica::new(env, &membership.replicas, self.clone(), store)
+    }
 }

@@ -9,9 +9,8 @@ use sim_core::{Deliver, Durable, Env, NodeId, Timeout};
 
 use super::message::{Message, Write};
 use super::store::Store;
-use super::Config;
-use crate::kv::{KvReply, KvRequest, ReadLocal};
-use crate::msg::Msg;
+use super::Causal;
+use crate::kv::{KvMsg, KvReply, KvRequest, ReadLocal};
 use crate::op::{Op, Ret};
 
 /// The causal replica's timers.
@@ -26,7 +25,7 @@ pub enum Timer {
 /// [module docs](super).
 pub struct Replica<E> {
     env: E,
-    cfg: Config,
+    cfg: Causal,
     /// Every other replica.
     peers: Vec<NodeId>,
     /// Applied writes and visible values; survives crashes.
@@ -36,9 +35,9 @@ pub struct Replica<E> {
     pending: BTreeMap<(u64, NodeId), Write>,
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
     /// A replica among `replicas` (which may include itself) over `store`.
-    pub fn new(env: E, replicas: &[NodeId], cfg: Config, store: Durable<Store>) -> Self {
+    pub fn new(env: E, replicas: &[NodeId], cfg: Causal, store: Durable<Store>) -> Self {
         let me = env.me();
         Replica {
             peers: replicas.iter().copied().filter(|&r| r != me).collect(),
@@ -75,7 +74,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
                 reason: format!("causal: unsupported operation {op}"),
             },
         };
-        self.env.send(client, Msg::Reply(reply));
+        self.env.send(client, KvMsg::Reply(reply));
     }
 
     fn on_message(&mut self, from: NodeId, msg: Message) {
@@ -144,11 +143,11 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
     }
 
     fn send(&self, to: NodeId, msg: Message) {
-        self.env.send(to, Msg::Causal(msg));
+        self.env.send(to, KvMsg::Peer(msg));
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Actor for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Actor for Replica<E> {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Context<Self>) {
@@ -156,19 +155,19 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Actor for Replica<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Deliver<Msg>> for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<Deliver<KvMsg<Message>>> for Replica<E> {
     type Result = ();
 
-    fn handle(&mut self, d: Deliver<Msg>, _: &mut Context<Self>) {
+    fn handle(&mut self, d: Deliver<KvMsg<Message>>, _: &mut Context<Self>) {
         match d.msg {
-            Msg::Request(req) => self.on_request(d.from, req),
-            Msg::Causal(m) => self.on_message(d.from, m),
+            KvMsg::Request(req) => self.on_request(d.from, req),
+            KvMsg::Peer(m) => self.on_message(d.from, m),
             _ => {}
         }
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Timeout<Timer>> for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<Timeout<Timer>> for Replica<E> {
     type Result = ();
 
     fn handle(&mut self, t: Timeout<Timer>, _: &mut Context<Self>) {
@@ -178,7 +177,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Timeout<Timer>> for Replica<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Handler<ReadLocal> for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<ReadLocal> for Replica<E> {
     type Result = MessageResult<ReadLocal>;
 
     fn handle(&mut self, q: ReadLocal, _: &mut Context<Self>) -> Self::Result {

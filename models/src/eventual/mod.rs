@@ -28,29 +28,30 @@
 //!
 //! # Planted bug
 //!
-//! `Config { bug: true, .. }` is **`no-anti-entropy`**: replicas never run anti-entropy, so a
+//! `Eventual { bug: true, .. }` is **`no-anti-entropy`**: replicas never run anti-entropy, so a
 //! push lost to a partition, a crash or a lossy link is never repaired, and replicas stay
 //! diverged after the heal (the eventual checker reports non-convergence).
 //!
 //! ```
-//! use models::eventual::{self, Config};
+//! use models::eventual::{self, Eventual};
 //! use models::kv::KvRequest;
-//! use models::msg::Msg;
+//! use models::kv::KvMsg;
+//! use models::protocol::{add_replica, local_value, ProtocolSim};
 //! use models::op::{Op, Value};
-//! use sim_core::{NodeId, Sim, SimTime};
+//! use sim_core::{NodeId, SimTime};
 //!
-//! let mut sim: Sim<Msg> = Sim::new(7);
+//! let mut sim: ProtocolSim<Eventual> = sim_core::Sim::new(7);
 //! let replicas = [NodeId(0), NodeId(1), NodeId(2)];
 //! for i in 0..replicas.len() {
-//!     eventual::add_replica(&mut sim, i, &replicas, &Config::default());
+//!     add_replica(&mut sim, &Eventual::default(), i, &replicas);
 //! }
 //! // A write accepted by n0 (the reply goes to n2, which ignores it)...
 //! let req = KvRequest { id: 1, op: Op::write(0, 42), session: 0 };
-//! sim.post(NodeId(2), NodeId(0), Msg::Request(req));
+//! sim.post(NodeId(2), NodeId(0), KvMsg::Request(req));
 //! sim.run_until(SimTime::from_millis(500)).unwrap();
 //! // ...reaches every replica.
 //! for r in replicas {
-//!     assert_eq!(eventual::local_value(&mut sim, r, &0.into()).unwrap(), Value::Int(42));
+//!     assert_eq!(local_value::<Eventual>(&mut sim, r, &0.into()).unwrap(), Value::Int(42));
 //! }
 //! ```
 
@@ -60,11 +61,10 @@ mod store;
 
 use std::time::Duration;
 
-use sim_core::{NodeId, Sim, SimEnv, SimError};
+use sim_core::Durable;
 
-use crate::kv::ReadLocal;
-use crate::msg::Msg;
-use crate::op::{Key, Value};
+use crate::check::Model;
+use crate::protocol::{Membership, Protocol, ReplicaEnv};
 
 pub use message::Message;
 pub use replica::{Replica, Timer};
@@ -76,12 +76,12 @@ pub const CAS: bool = false;
 /// How eventual replicas behave.
 ///
 /// ```
-/// use models::eventual::Config;
-/// let cfg = Config { bug: true, ..Config::default() };
+/// use models::eventual::Eventual;
+/// let cfg = Eventual { bug: true, ..Eventual::default() };
 /// assert!(cfg.anti_entropy_min <= cfg.anti_entropy_max);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Config {
+pub struct Eventual {
     /// Shortest wait (local time) between two anti-entropy rounds of a replica.
     pub anti_entropy_min: Duration,
     /// Longest wait between two anti-entropy rounds (each wait is uniform in min..=max).
@@ -90,9 +90,9 @@ pub struct Config {
     pub bug: bool,
 }
 
-impl Default for Config {
+impl Default for Eventual {
     fn default() -> Self {
-        Config {
+        Eventual {
             anti_entropy_min: Duration::from_millis(50),
             anti_entropy_max: Duration::from_millis(100),
             bug: false,
@@ -101,26 +101,28 @@ impl Default for Config {
 }
 
 /// The replica actor as hosted by a simulation.
-pub type SimReplica = Replica<SimEnv<Msg, Timer>>;
+pub type SimReplica = Replica<ReplicaEnv<Eventual>>;
 
-/// Adds replica `replicas[index]` to `sim` (replicas are added first, in order). On restart its
-/// actor is rebuilt over the same durable [`Store`].
-pub fn add_replica(sim: &mut Sim<Msg>, index: usize, replicas: &[NodeId], cfg: &Config) -> NodeId {
-    let (peers, cfg) = (replicas.to_vec(), cfg.clone());
-    let id = sim.add_node(
-        format!("n{index}"),
-        Store::default(),
-        move |env: SimEnv<Msg, Timer>, store| Replica::new(env, &peers, cfg.clone(), store),
-    );
-    debug_assert_eq!(
-        replicas.get(index),
-        Some(&id),
-        "replicas are added first, in order"
-    );
-    id
-}
+impl Protocol for Eventual {
+    type Message = Message;
+    type Timer = Timer;
+    type Durable = Store;
+    type Replica = SimReplica;
 
-/// The local value of `key` at replica `node` (for final reads).
-pub fn local_value(sim: &mut Sim<Msg>, node: NodeId, key: &Key) -> Result<Value, SimError> {
-    sim.ask::<SimReplica, ReadLocal>(node, ReadLocal { key: key.clone() })
+    fn name(&self) -> &str {
+        "eventual"
+    }
+
+    fn model(&self) -> Model {
+        Model::Eventual
+    }
+
+    fn replica(
+        &self,
+        env: ReplicaEnv<Self>,
+        store: Durable<Store>,
+        membership: &Membership,
+    ) -> SimReplica {
+        Replica::new(env, &membership.replicas, self.clone(), store)
+    }
 }

@@ -8,9 +8,8 @@ use sim_core::{Deliver, Durable, Env, NodeId, Timeout};
 
 use super::message::Message;
 use super::store::{Store, Versioned};
-use super::Config;
-use crate::kv::{KvReply, KvRequest, ReadLocal};
-use crate::msg::Msg;
+use super::Eventual;
+use crate::kv::{KvMsg, KvReply, KvRequest, ReadLocal};
 use crate::op::{Key, Op, Ret, Value};
 
 /// The eventual replica's timers.
@@ -24,16 +23,16 @@ pub enum Timer {
 /// repairs differences by anti-entropy. See the [module docs](super).
 pub struct Replica<E> {
     env: E,
-    cfg: Config,
+    cfg: Eventual,
     /// Every other replica.
     peers: Vec<NodeId>,
     /// The key-value map; survives crashes.
     store: Durable<Store>,
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
     /// A replica among `replicas` (which may include itself) over `store`.
-    pub fn new(env: E, replicas: &[NodeId], cfg: Config, store: Durable<Store>) -> Self {
+    pub fn new(env: E, replicas: &[NodeId], cfg: Eventual, store: Durable<Store>) -> Self {
         let me = env.me();
         Replica {
             peers: replicas.iter().copied().filter(|&r| r != me).collect(),
@@ -63,7 +62,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
                 reason: format!("eventual: unsupported operation {op}"),
             },
         };
-        self.env.send(client, Msg::Reply(reply));
+        self.env.send(client, KvMsg::Reply(reply));
     }
 
     /// Accepts a write: stamps it with the local clock, keeps it if it beats the local version
@@ -136,11 +135,11 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
     }
 
     fn send(&self, to: NodeId, msg: Message) {
-        self.env.send(to, Msg::Eventual(msg));
+        self.env.send(to, KvMsg::Peer(msg));
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Actor for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Actor for Replica<E> {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Context<Self>) {
@@ -151,19 +150,19 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Actor for Replica<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Deliver<Msg>> for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<Deliver<KvMsg<Message>>> for Replica<E> {
     type Result = ();
 
-    fn handle(&mut self, d: Deliver<Msg>, _: &mut Context<Self>) {
+    fn handle(&mut self, d: Deliver<KvMsg<Message>>, _: &mut Context<Self>) {
         match d.msg {
-            Msg::Request(req) => self.on_request(d.from, req),
-            Msg::Eventual(m) => self.on_message(d.from, m),
+            KvMsg::Request(req) => self.on_request(d.from, req),
+            KvMsg::Peer(m) => self.on_message(d.from, m),
             _ => {}
         }
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Timeout<Timer>> for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<Timeout<Timer>> for Replica<E> {
     type Result = ();
 
     fn handle(&mut self, t: Timeout<Timer>, _: &mut Context<Self>) {
@@ -173,7 +172,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Timeout<Timer>> for Replica<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Handler<ReadLocal> for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<ReadLocal> for Replica<E> {
     type Result = MessageResult<ReadLocal>;
 
     fn handle(&mut self, q: ReadLocal, _: &mut Context<Self>) -> Self::Result {

@@ -17,7 +17,7 @@
 //! the minority side is unavailable (CP); a leader that has not heard from a majority for an
 //! election timeout steps down (check quorum) so clients stop waiting on it.
 //!
-//! Planted bug (`Config::bug`, "stale-read"): the leader answers reads from its local state at
+//! Planted bug (`Linearizable::bug`, "stale-read"): the leader answers reads from its local state at
 //! once, without confirming it is still the leader, and never steps down for lack of heartbeat
 //! replies. A leader partitioned into a minority keeps serving reads while the majority elects a
 //! new leader and accepts writes: its readers see stale values.
@@ -25,11 +25,12 @@
 use std::collections::BTreeMap;
 
 use actix::{Actor, Context, Handler, MessageResult};
-use sim_core::{Deliver, Durable, Env, NodeId, Sim, SimEnv, SimError, SimTime, Timeout};
+use sim_core::{Deliver, Durable, Env, NodeId, SimError, SimTime, Timeout};
 
-use crate::kv::{KvReply, KvRequest, ReadLocal};
-use crate::msg::Msg;
-use crate::op::{Key, Op, Ret, Value};
+use crate::check::Model;
+use crate::kv::{KvMsg, KvReply, KvRequest, ReadLocal};
+use crate::protocol::{ClientRouting, Membership, Protocol, ProtocolSim, ReplicaEnv};
+use crate::op::{Key, Op, Ret};
 use crate::raft::{is_logged, Inspect, Persistent, Raft, ReadTicket, Status, Timing, WAIT_LIMIT};
 
 pub use crate::raft::{Message, Timer};
@@ -40,12 +41,12 @@ pub const CAS: bool = true;
 /// Settings of a linearizable replica.
 ///
 /// ```
-/// use models::linearizable::Config;
-/// let cfg = Config::default();
+/// use models::linearizable::Linearizable;
+/// let cfg = Linearizable::default();
 /// assert!(!cfg.bug);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Config {
+pub struct Linearizable {
     /// Election, heartbeat and batching knobs of the replicated log.
     pub timing: Timing,
     /// Plant the "stale-read" bug: the leader reads locally without confirming leadership.
@@ -62,7 +63,7 @@ struct PendingRead {
 }
 
 /// A linearizable replica. See the module docs.
-pub struct Replica<E> {
+pub struct Replica<E: Env> {
     raft: Raft<E>,
     bug: bool,
     /// Highest request id seen per client: a duplicate or older request is ignored.
@@ -70,9 +71,9 @@ pub struct Replica<E> {
     reads: Vec<PendingRead>,
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
     /// A replica among `replicas`, from its durable state.
-    pub fn new(env: E, durable: Durable<Persistent>, replicas: &[NodeId], cfg: &Config) -> Self {
+    pub fn new(env: E, durable: Durable<Persistent>, replicas: &[NodeId], cfg: &Linearizable) -> Self {
         // The bug also disables check quorum, so a deposed leader keeps believing it leads.
         let check_quorum = !cfg.bug;
         let raft = Raft::new(
@@ -81,7 +82,8 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
             replicas,
             cfg.timing.clone(),
             check_quorum,
-            Msg::Linearizable,
+            KvMsg::Peer,
+            |env, to, r| env.send(to, KvMsg::Reply(r)),
         );
         Replica {
             raft,
@@ -92,7 +94,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
     }
 
     fn reply(&self, to: NodeId, reply: KvReply) {
-        self.raft.env().send(to, Msg::Reply(reply));
+        self.raft.env().send(to, KvMsg::Reply(reply));
     }
 
     /// True the first time this replica sees request `id` of `client`.
@@ -176,7 +178,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Actor for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Actor for Replica<E> {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Context<Self>) {
@@ -184,13 +186,13 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Actor for Replica<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Deliver<Msg>> for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<Deliver<KvMsg<Message>>> for Replica<E> {
     type Result = ();
 
-    fn handle(&mut self, d: Deliver<Msg>, _: &mut Context<Self>) {
+    fn handle(&mut self, d: Deliver<KvMsg<Message>>, _: &mut Context<Self>) {
         match d.msg {
-            Msg::Request(req) => self.on_request(d.from, req),
-            Msg::Linearizable(m) => self.raft.on_message(d.from, m),
+            KvMsg::Request(req) => self.on_request(d.from, req),
+            KvMsg::Peer(m) => self.raft.on_message(d.from, m),
             _ => {}
         }
         if !self.reads.is_empty() {
@@ -199,7 +201,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Deliver<Msg>> for Replica<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Timeout<Timer>> for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<Timeout<Timer>> for Replica<E> {
     type Result = ();
 
     fn handle(&mut self, t: Timeout<Timer>, _: &mut Context<Self>) {
@@ -210,7 +212,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Timeout<Timer>> for Replica<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Handler<ReadLocal> for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<ReadLocal> for Replica<E> {
     type Result = MessageResult<ReadLocal>;
 
     fn handle(&mut self, q: ReadLocal, _: &mut Context<Self>) -> Self::Result {
@@ -218,7 +220,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Handler<ReadLocal> for Replica<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Inspect> for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<Inspect> for Replica<E> {
     type Result = MessageResult<Inspect>;
 
     fn handle(&mut self, _: Inspect, _: &mut Context<Self>) -> Self::Result {
@@ -227,28 +229,41 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Inspect> for Replica<E> {
 }
 
 /// The replica actor as hosted in a simulation.
-pub type SimReplica = Replica<SimEnv<Msg, Timer>>;
+pub type SimReplica = Replica<ReplicaEnv<Linearizable>>;
 
-/// Adds replica `replicas[index]` to `sim` (replicas are added first, in order). On restart the
-/// actor is rebuilt from its durable term, vote and log.
-pub fn add_replica(sim: &mut Sim<Msg>, index: usize, replicas: &[NodeId], cfg: &Config) -> NodeId {
-    let replicas = replicas.to_vec();
-    let cfg = cfg.clone();
-    sim.add_node(
-        format!("n{index}"),
-        Persistent::default(),
-        move |env: SimEnv<Msg, Timer>, durable: Durable<Persistent>| {
-            Replica::new(env, durable, &replicas, &cfg)
-        },
-    )
-}
+impl Protocol for Linearizable {
+    type Message = Message;
+    type Timer = Timer;
+    type Durable = Persistent;
+    type Replica = SimReplica;
 
-/// A replica's local value of `key` (its applied state).
-pub fn local_value(sim: &mut Sim<Msg>, node: NodeId, key: &Key) -> Result<Value, SimError> {
-    sim.ask::<SimReplica, ReadLocal>(node, ReadLocal { key: key.clone() })
+    fn name(&self) -> &str {
+        "linearizable"
+    }
+
+    fn model(&self) -> Model {
+        Model::Linearizable
+    }
+
+    fn replica(
+        &self,
+        env: ReplicaEnv<Self>,
+        durable: Durable<Persistent>,
+        membership: &Membership,
+    ) -> SimReplica {
+        Replica::new(env, durable, &membership.replicas, self)
+    }
+
+    fn routing(&self) -> ClientRouting {
+        ClientRouting::FollowLeader
+    }
+
+    fn offers_cas(&self) -> bool {
+        CAS
+    }
 }
 
 /// A replica's Raft status (term, role, commit and applied index).
-pub fn status(sim: &mut Sim<Msg>, node: NodeId) -> Result<Status, SimError> {
+pub fn status(sim: &mut ProtocolSim<Linearizable>, node: NodeId) -> Result<Status, SimError> {
     sim.ask::<SimReplica, Inspect>(node, Inspect)
 }

@@ -41,7 +41,6 @@ use rand::Rng;
 use sim_core::{Durable, Env, NodeId, SimTime};
 
 use crate::kv::KvReply;
-use crate::msg::Msg;
 use crate::op::{Key, Op, Ret, Value};
 
 /// How long a replica keeps waiting to answer a request (clients give up after 1 s).
@@ -323,11 +322,16 @@ enum Role {
     Leader(LeaderState),
 }
 
+/// How the Raft core answers a client: `reply(env, client, answer)` sends the answer in the
+/// protocol's message type.
+pub type Reply<E> = fn(&E, NodeId, KvReply);
+
 /// The Raft core: election, replication, commit and apply. Not an actor itself: a protocol
 /// actor owns one, feeds it messages and timers, and adds its read policy.
-pub struct Raft<E> {
+pub struct Raft<E: Env> {
     env: E,
-    wrap: fn(Message) -> Msg,
+    wrap: fn(Message) -> E::Msg,
+    reply: Reply<E>,
     peers: Vec<NodeId>,
     timing: Timing,
     check_quorum: bool,
@@ -343,22 +347,25 @@ pub struct Raft<E> {
     waiting: BTreeMap<(NodeId, u64), SimTime>,
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Raft<E> {
+impl<E: Env<Timer = Timer>> Raft<E> {
     /// A replica among `replicas` (which includes `env.me()`), starting from `durable` state.
-    /// `wrap` puts a Raft message into the simulation's message type.
+    /// `wrap` puts a Raft message into the simulation's message type; `reply` answers a client
+    /// whose command this replica applied.
     pub fn new(
         env: E,
         durable: Durable<Persistent>,
         replicas: &[NodeId],
         timing: Timing,
         check_quorum: bool,
-        wrap: fn(Message) -> Msg,
+        wrap: fn(Message) -> E::Msg,
+        reply: Reply<E>,
     ) -> Self {
         let me = env.me();
         Raft {
             peers: replicas.iter().copied().filter(|&r| r != me).collect(),
             env,
             wrap,
+            reply,
             timing,
             check_quorum,
             durable,
@@ -893,7 +900,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Raft<E> {
                         ret,
                         session: index,
                     };
-                    self.env.send(*client, Msg::Reply(reply));
+                    (self.reply)(&self.env, *client, reply);
                 }
             }
         }

@@ -20,24 +20,24 @@ use std::time::Duration;
 
 use rand::Rng;
 use sim_core::history::Outcome as OpOutcome;
-use sim_core::{NodeId, Sim, SimTime};
+use sim_core::{NodeId, SimTime};
 
 use super::{by_time, describe, Violation};
 use crate::client::{Ctx, Script};
-use crate::cluster::{Experiment, Outcome};
-use crate::msg::Msg;
+use crate::experiment::{Outcome, Setup};
 use crate::op::{Key, KvHistory, Op, Ret, Value};
-use crate::protocol::Protocol;
+use crate::protocol::{local_value, Protocol, ProtocolSim};
 
 /// Number of records: one per replica.
-pub fn records(e: &Experiment) -> u32 {
+pub fn records(e: &Setup) -> u32 {
     e.replicas
 }
 
 /// The record client `c` owns, if any: the first client homed on each replica owns one.
-pub fn owned_record(c: u32, e: &Experiment) -> Option<u32> {
-    let per = e.clients_per_replica.max(1);
-    (c % per == 0 && c / per < records(e)).then_some(c / per)
+pub fn owned_record(c: u32, e: &Setup) -> Option<u32> {
+    let home = e.home(c).0;
+    let first = c == 0 || e.home(c - 1).0 != home;
+    (first && c < e.clients && home < records(e)).then_some(home)
 }
 
 /// A resolver, and for the record it owns an updater (a [`Script`]).
@@ -51,7 +51,7 @@ pub struct Resolver {
 
 impl Resolver {
     /// Client `c` of experiment `e`.
-    pub fn new(c: u32, e: &Experiment) -> Self {
+    pub fn new(c: u32, e: &Setup) -> Self {
         Resolver {
             records: records(e).max(1),
             owns: owned_record(c, e),
@@ -88,7 +88,6 @@ pub struct Sample {
 }
 
 struct SamplerState {
-    protocol: Protocol,
     replicas: Vec<NodeId>,
     records: u32,
     every: Duration,
@@ -103,9 +102,8 @@ pub struct Sampler {
 
 impl Sampler {
     /// Schedules sampling every `every` from now until the final reads of `e`.
-    pub fn install(sim: &mut Sim<Msg>, e: &Experiment, every: Duration) -> Sampler {
+    pub fn install<P: Protocol>(sim: &mut ProtocolSim<P>, e: &Setup, every: Duration) -> Sampler {
         let state = Rc::new(SamplerState {
-            protocol: e.protocol,
             replicas: e.replica_ids(),
             records: records(e),
             every,
@@ -113,7 +111,7 @@ impl Sampler {
             samples: RefCell::new(Vec::new()),
         });
         let s = Rc::clone(&state);
-        sim.schedule(sim.now(), "dns-sample", move |sim| tick(sim, s));
+        sim.schedule(sim.now(), "dns-sample", move |sim| tick::<P>(sim, s));
         Sampler { state }
     }
 
@@ -123,12 +121,12 @@ impl Sampler {
     }
 }
 
-fn tick(sim: &mut Sim<Msg>, s: Rc<SamplerState>) {
+fn tick<P: Protocol>(sim: &mut ProtocolSim<P>, s: Rc<SamplerState>) {
     let mut versions = Vec::with_capacity(s.replicas.len());
     for &r in &s.replicas {
         let mut row = Vec::with_capacity(s.records as usize);
         for k in 0..s.records {
-            let v = s.protocol.local_value(sim, r, &Key::Int(i64::from(k))).ok();
+            let v = local_value::<P>(sim, r, &Key::Int(i64::from(k))).ok();
             row.push(v.as_ref().and_then(version));
         }
         versions.push(row);
@@ -140,7 +138,7 @@ fn tick(sim: &mut Sim<Msg>, s: Rc<SamplerState>) {
     });
     let next = now + s.every;
     if next <= s.until {
-        sim.schedule(next, "dns-sample", move |sim| tick(sim, s));
+        sim.schedule(next, "dns-sample", move |sim| tick::<P>(sim, s));
     }
 }
 
@@ -189,7 +187,7 @@ pub fn staleness(history: &KvHistory, samples: &[Sample]) -> Vec<Option<Duration
 
 /// Records that, after the heal and the quiet phase, some replica does not answer with their
 /// newest acknowledged version.
-pub fn check(outcome: &Outcome, e: &Experiment) -> Vec<Violation> {
+pub fn check(outcome: &Outcome, e: &Setup) -> Vec<Violation> {
     let ops = outcome.history.operations().unwrap_or_default();
     let mut newest: BTreeMap<i64, usize> = BTreeMap::new();
     for (i, o) in ops.iter().enumerate() {

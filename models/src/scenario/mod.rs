@@ -32,11 +32,11 @@
 //! `docs/scenarios.md`. One example per scenario: `examples/scenario_{dns,comments,feed,password}.rs`.
 //!
 //! ```
-//! use models::protocol::Protocol;
+//! use models::linearizable::Linearizable;
 //! use models::scenario::{Scenario, ScenarioExperiment};
 //!
-//! let mut s = ScenarioExperiment::new(Scenario::Password, Protocol::Linearizable);
-//! s.experiment.faulty = std::time::Duration::from_secs(2); // a short run for the doctest
+//! let mut s = ScenarioExperiment::new(Scenario::Password, Linearizable::default());
+//! s.experiment.setup.faulty = std::time::Duration::from_secs(2); // a short run for the doctest
 //! let out = s.run(1, None).unwrap();
 //! assert!(out.violations.is_empty());
 //! ```
@@ -59,8 +59,9 @@ use sim_core::{NodeId, RunSummary, SimEnv, SimTime};
 
 use crate::check::availability::{availability, ClientGroup, Counts, Window};
 use crate::client::ClientTimer;
-use crate::cluster::{Cluster, Experiment, ExperimentError, Outcome, Side};
-use crate::msg::Msg;
+use crate::check::Model;
+use crate::experiment::{Cluster, Experiment, ExperimentError, Outcome, Setup, Side};
+use crate::kv::KvMsg;
 use crate::op::{KvHistory, Op, Ret};
 use crate::protocol::Protocol;
 
@@ -120,12 +121,12 @@ impl Scenario {
     }
 
     /// The consistency level the scenario is taught as needing.
-    pub fn taught_as(self) -> Protocol {
+    pub fn taught_as(self) -> Model {
         match self {
-            Scenario::Dns => Protocol::Eventual,
-            Scenario::Comments => Protocol::Causal,
-            Scenario::Feed => Protocol::Sequential,
-            Scenario::Password => Protocol::Linearizable,
+            Scenario::Dns => Model::Eventual,
+            Scenario::Comments => Model::Causal,
+            Scenario::Feed => Model::Sequential,
+            Scenario::Password => Model::Linearizable,
         }
     }
 }
@@ -265,8 +266,8 @@ impl ScenarioAvailability {
 pub struct ScenarioOutcome {
     /// The scenario.
     pub scenario: Scenario,
-    /// The protocol it ran on.
-    pub protocol: Protocol,
+    /// The name of the protocol it ran on.
+    pub protocol: String,
     /// Seed, trace hash, counters.
     pub summary: RunSummary,
     /// Every breach of the scenario's invariant, in time order.
@@ -281,27 +282,24 @@ pub struct ScenarioOutcome {
 }
 
 /// A scenario on one protocol: the experiment it runs in, and how long clients keep going.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ScenarioExperiment {
+#[derive(Clone, Debug)]
+pub struct ScenarioExperiment<P> {
     /// The scenario.
     pub scenario: Scenario,
     /// Replicas, clients, faults, phases (the cap experiment by default).
-    pub experiment: Experiment,
+    pub experiment: Experiment<P>,
     /// Application clients keep invoking operations this long after the fault phase ends.
     pub after_heal: Duration,
     /// `dns`: how often every replica's records are sampled for the staleness window.
     pub sample_every: Duration,
 }
 
-impl ScenarioExperiment {
+impl<P: Protocol> ScenarioExperiment<P> {
     /// `scenario` on `protocol` under the cap experiment.
-    pub fn new(scenario: Scenario, protocol: Protocol) -> Self {
-        let mut experiment = Experiment {
-            protocol,
-            ..Experiment::default()
-        };
+    pub fn new(scenario: Scenario, protocol: P) -> Self {
+        let mut experiment = Experiment::new(protocol);
         // Final reads cover the scenario's small keys (records, pointers, accounts).
-        experiment.workload.keys = Self::final_keys(scenario, &experiment);
+        experiment.setup.workload.keys = Self::final_keys(scenario, &experiment.setup);
         ScenarioExperiment {
             scenario,
             experiment,
@@ -310,8 +308,8 @@ impl ScenarioExperiment {
         }
     }
 
-    fn final_keys(scenario: Scenario, e: &Experiment) -> u32 {
-        let clients = e.replicas * e.clients_per_replica;
+    fn final_keys(scenario: Scenario, e: &Setup) -> u32 {
+        let clients = e.clients;
         match scenario {
             Scenario::Dns => dns::records(e),
             Scenario::Comments => 2 * clients,
@@ -322,7 +320,7 @@ impl ScenarioExperiment {
 
     /// When application clients stop invoking operations.
     pub fn stop_at(&self) -> SimTime {
-        self.experiment.fault_end() + self.after_heal
+        self.experiment.setup.fault_end() + self.after_heal
     }
 
     /// Runs the scenario for `seed`; with `trace`, every event is written there as JSON lines.
@@ -331,20 +329,25 @@ impl ScenarioExperiment {
         seed: u64,
         trace: Option<Box<dyn Write>>,
     ) -> Result<ScenarioOutcome, ExperimentError> {
-        let exp = &self.experiment;
+        let exp = &self.experiment.setup;
         if self.after_heal > exp.quiet {
-            return Err(ExperimentError::Config(format!(
-                "after_heal {:?} is longer than the quiet phase {:?}",
-                self.after_heal, exp.quiet
-            )));
+            return Err(ExperimentError::Config {
+                field: "after_heal".into(),
+                reason: format!("{:?} is longer than the quiet phase {:?}", self.after_heal, exp.quiet),
+            });
         }
         if self.sample_every.is_zero() {
-            return Err(ExperimentError::Config(
-                "sample_every: must be positive".into(),
-            ));
+            return Err(ExperimentError::Config {
+                field: "sample_every".into(),
+                reason: "must be positive".into(),
+            });
         }
-        let mut cluster = exp.build(seed, trace)?;
-        let clients = exp.replicas * exp.clients_per_replica;
+        let mut cluster = self.experiment.build(seed, |sim| {
+            if let Some(w) = trace {
+                sim.set_trace_writer(w);
+            }
+        })?;
+        let clients = exp.clients;
         let mut sampler = None;
         for c in 0..clients {
             match self.scenario {
@@ -355,7 +358,7 @@ impl ScenarioExperiment {
             }
         }
         if self.scenario == Scenario::Dns {
-            sampler = Some(dns::Sampler::install(
+            sampler = Some(dns::Sampler::install::<P>(
                 &mut cluster.sim,
                 exp,
                 self.sample_every,
@@ -376,7 +379,7 @@ impl ScenarioExperiment {
         };
         Ok(ScenarioOutcome {
             scenario: self.scenario,
-            protocol: exp.protocol,
+            protocol: self.experiment.protocol.name().to_string(),
             summary: outcome.summary.clone(),
             availability: ScenarioAvailability::of(&outcome),
             violations,
@@ -385,14 +388,14 @@ impl ScenarioExperiment {
         })
     }
 
-    fn add<S: Script>(&self, cluster: &mut Cluster, c: u32, script: S) {
+    fn add<S: Script>(&self, cluster: &mut Cluster<P>, c: u32, script: S) {
         let mut cfg = cluster.experiment.client_config(c);
         cfg.stop_at = self.stop_at();
         let rec: Recorder<Op, Ret> = cluster.history.clone();
         cluster.sim.add_node(
             format!("client{c}"),
             (),
-            move |env: SimEnv<Msg, ClientTimer>, _| {
+            move |env: SimEnv<KvMsg<P::Message>, ClientTimer>, _| {
                 Client::with_script(env, cfg.clone(), script.clone(), rec.clone())
             },
         );

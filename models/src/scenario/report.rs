@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{Scenario, ScenarioAvailability, ScenarioOutcome, Violation};
-use crate::protocol::Protocol;
 
 /// The first violating seed of a row, with its first violation.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -59,10 +58,10 @@ impl Staleness {
 /// One scenario on one protocol, over seeds.
 ///
 /// ```
-/// use models::protocol::Protocol;
+
 /// use models::scenario::report::Row;
 /// use models::scenario::Scenario;
-/// let row = Row::new(Scenario::Feed, Protocol::Causal);
+/// let row = Row::new(Scenario::Feed, "causal");
 /// assert_eq!(row.verdict(), "0/0");
 /// ```
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -70,7 +69,7 @@ pub struct Row {
     /// The scenario.
     pub scenario: Scenario,
     /// The protocol.
-    pub protocol: Protocol,
+    pub protocol: String,
     /// Seeds run.
     pub seeds: usize,
     /// Seeds with at least one violation, in the order added.
@@ -91,10 +90,10 @@ pub struct Row {
 
 impl Row {
     /// An empty row.
-    pub fn new(scenario: Scenario, protocol: Protocol) -> Self {
+    pub fn new(scenario: Scenario, protocol: impl Into<String>) -> Self {
         Row {
             scenario,
-            protocol,
+            protocol: protocol.into(),
             seeds: 0,
             violating_seeds: Vec::new(),
             violations: 0,
@@ -182,7 +181,7 @@ pub fn table(rows: &[Row], reproduce: impl Fn(&Row, u64) -> String) -> String {
         let line = format!(
             "{:<9} {:<13} {:>10} {:>6}   {:>15}   {:>15}   {}",
             r.scenario.name(),
-            r.protocol.name(),
+            r.protocol,
             r.verdict(),
             r.first.as_ref().map_or("-".into(), |f| f.seed.to_string()),
             side(&a.majority),

@@ -23,7 +23,7 @@
 //! other clients completed earlier. Under a partition, reads on the minority side keep working
 //! (stale) while its writes fail: a leader cut off from a majority steps down (check quorum).
 //!
-//! Planted bug (`Config::bug`, "no-session"): replicas ignore the client's session. The leader
+//! Planted bug (`Sequential::bug`, "no-session"): replicas ignore the client's session. The leader
 //! acknowledges a forwarded write as soon as it applies it (the client's own replica may not
 //! have it yet), and reads are served without waiting for the session index, so a client often
 //! reads at its lagging replica a state that misses its own last write.
@@ -31,11 +31,12 @@
 use std::collections::BTreeMap;
 
 use actix::{Actor, Context, Handler, MessageResult};
-use sim_core::{Deliver, Durable, Env, NodeId, Sim, SimEnv, SimError, SimTime, Timeout};
+use sim_core::{Deliver, Durable, Env, NodeId, SimError, SimTime, Timeout};
 
-use crate::kv::{KvReply, KvRequest, ReadLocal};
-use crate::msg::Msg;
-use crate::op::{Key, Op, Ret, Value};
+use crate::check::Model;
+use crate::kv::{KvMsg, KvReply, KvRequest, ReadLocal};
+use crate::protocol::{ClientRouting, Membership, Protocol, ProtocolSim, ReplicaEnv};
+use crate::op::{Key, Op, Ret};
 use crate::raft::{self, is_logged, Inspect, Persistent, Raft, Status, Timing, WAIT_LIMIT};
 
 pub use crate::raft::Timer;
@@ -61,12 +62,12 @@ pub enum Message {
 /// Settings of a sequential replica.
 ///
 /// ```
-/// use models::sequential::Config;
-/// let cfg = Config { bug: true, ..Config::default() };
+/// use models::sequential::Sequential;
+/// let cfg = Sequential { bug: true, ..Sequential::default() };
 /// assert!(cfg.bug);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Config {
+pub struct Sequential {
     /// Election, heartbeat and batching knobs of the replicated log.
     pub timing: Timing,
     /// Plant the "no-session" bug: serve reads without waiting for the client's session.
@@ -83,7 +84,7 @@ struct PendingRead {
 }
 
 /// A sequential replica. See the module docs.
-pub struct Replica<E> {
+pub struct Replica<E: Env> {
     raft: Raft<E>,
     bug: bool,
     /// Highest request id seen per client: a duplicate or older request is ignored.
@@ -91,15 +92,23 @@ pub struct Replica<E> {
     reads: Vec<PendingRead>,
 }
 
-fn wrap(m: raft::Message) -> Msg {
-    Msg::Sequential(Message::Raft(m))
+fn wrap(m: raft::Message) -> KvMsg<Message> {
+    KvMsg::Peer(Message::Raft(m))
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
     /// A replica among `replicas`, from its durable state.
-    pub fn new(env: E, durable: Durable<Persistent>, replicas: &[NodeId], cfg: &Config) -> Self {
+    pub fn new(env: E, durable: Durable<Persistent>, replicas: &[NodeId], cfg: &Sequential) -> Self {
         // Check quorum: a leader cut off in a minority steps down, so writes there fail fast.
-        let raft = Raft::new(env, durable, replicas, cfg.timing.clone(), true, wrap);
+        let raft = Raft::new(
+            env,
+            durable,
+            replicas,
+            cfg.timing.clone(),
+            true,
+            wrap,
+            |env, to, r| env.send(to, KvMsg::Reply(r)),
+        );
         Replica {
             raft,
             bug: cfg.bug,
@@ -109,7 +118,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
     }
 
     fn reply(&self, to: NodeId, reply: KvReply) {
-        self.raft.env().send(to, Msg::Reply(reply));
+        self.raft.env().send(to, KvMsg::Reply(reply));
     }
 
     /// True the first time this replica sees request `id` of `client`.
@@ -155,7 +164,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Replica<E> {
                 client,
                 request: req,
             };
-            self.raft.env().send(leader, Msg::Sequential(fwd));
+            self.raft.env().send(leader, KvMsg::Peer(fwd));
         } else {
             let reason = "no leader".to_string();
             self.reply(client, KvReply::Fail { id: req.id, reason });
@@ -206,7 +215,7 @@ fn unsupported(id: u64) -> KvReply {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Actor for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Actor for Replica<E> {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Context<Self>) {
@@ -214,14 +223,14 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Actor for Replica<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Deliver<Msg>> for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<Deliver<KvMsg<Message>>> for Replica<E> {
     type Result = ();
 
-    fn handle(&mut self, d: Deliver<Msg>, _: &mut Context<Self>) {
+    fn handle(&mut self, d: Deliver<KvMsg<Message>>, _: &mut Context<Self>) {
         match d.msg {
-            Msg::Request(req) => self.on_request(d.from, req),
-            Msg::Sequential(Message::Raft(m)) => self.raft.on_message(d.from, m),
-            Msg::Sequential(Message::Forward { client, request }) => {
+            KvMsg::Request(req) => self.on_request(d.from, req),
+            KvMsg::Peer(Message::Raft(m)) => self.raft.on_message(d.from, m),
+            KvMsg::Peer(Message::Forward { client, request }) => {
                 self.on_forward(client, request)
             }
             _ => {}
@@ -232,7 +241,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Deliver<Msg>> for Replica<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Timeout<Timer>> for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<Timeout<Timer>> for Replica<E> {
     type Result = ();
 
     fn handle(&mut self, t: Timeout<Timer>, _: &mut Context<Self>) {
@@ -243,7 +252,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Timeout<Timer>> for Replica<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Handler<ReadLocal> for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<ReadLocal> for Replica<E> {
     type Result = MessageResult<ReadLocal>;
 
     fn handle(&mut self, q: ReadLocal, _: &mut Context<Self>) -> Self::Result {
@@ -251,7 +260,7 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Handler<ReadLocal> for Replica<E> {
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Inspect> for Replica<E> {
+impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<Inspect> for Replica<E> {
     type Result = MessageResult<Inspect>;
 
     fn handle(&mut self, _: Inspect, _: &mut Context<Self>) -> Self::Result {
@@ -260,28 +269,41 @@ impl<E: Env<Msg = Msg, Timer = Timer>> Handler<Inspect> for Replica<E> {
 }
 
 /// The replica actor as hosted in a simulation.
-pub type SimReplica = Replica<SimEnv<Msg, Timer>>;
+pub type SimReplica = Replica<ReplicaEnv<Sequential>>;
 
-/// Adds replica `replicas[index]` to `sim` (replicas are added first, in order). On restart the
-/// actor is rebuilt from its durable term, vote and log.
-pub fn add_replica(sim: &mut Sim<Msg>, index: usize, replicas: &[NodeId], cfg: &Config) -> NodeId {
-    let replicas = replicas.to_vec();
-    let cfg = cfg.clone();
-    sim.add_node(
-        format!("n{index}"),
-        Persistent::default(),
-        move |env: SimEnv<Msg, Timer>, durable: Durable<Persistent>| {
-            Replica::new(env, durable, &replicas, &cfg)
-        },
-    )
-}
+impl Protocol for Sequential {
+    type Message = Message;
+    type Timer = Timer;
+    type Durable = Persistent;
+    type Replica = SimReplica;
 
-/// A replica's local value of `key` (its applied state).
-pub fn local_value(sim: &mut Sim<Msg>, node: NodeId, key: &Key) -> Result<Value, SimError> {
-    sim.ask::<SimReplica, ReadLocal>(node, ReadLocal { key: key.clone() })
+    fn name(&self) -> &str {
+        "sequential"
+    }
+
+    fn model(&self) -> Model {
+        Model::Sequential
+    }
+
+    fn replica(
+        &self,
+        env: ReplicaEnv<Self>,
+        durable: Durable<Persistent>,
+        membership: &Membership,
+    ) -> SimReplica {
+        Replica::new(env, durable, &membership.replicas, self)
+    }
+
+    fn routing(&self) -> ClientRouting {
+        ClientRouting::Sticky
+    }
+
+    fn offers_cas(&self) -> bool {
+        CAS
+    }
 }
 
 /// A replica's Raft status (term, role, commit and applied index).
-pub fn status(sim: &mut Sim<Msg>, node: NodeId) -> Result<Status, SimError> {
+pub fn status(sim: &mut ProtocolSim<Sequential>, node: NodeId) -> Result<Status, SimError> {
     sim.ask::<SimReplica, Inspect>(node, Inspect)
 }

@@ -1,0 +1,136 @@
+//! An experiment over many seeds: [`Experiment::sweep`].
+//!
+//! ```no_run
+//! use models::experiment::{Experiment, Nemesis};
+//! use models::runner::Runner;
+//! use models::sequential::Sequential;
+//!
+//! Experiment::new(Sequential::default())
+//!     .replicas(3)
+//!     .clients(6)
+//!     .nemesis(Nemesis::standard())
+//!     .sweep(Runner::new("sequential_survives_faults").seeds(0..20).from_env())
+//!     .assert_ok(); // each failure: seed, reproduce line, shrink command
+//! ```
+//!
+//! Environment (through [`Runner::from_env`]): `ACTSIM_SEED=N` runs one seed,
+//! `ACTSIM_SHRINK=1` also shrinks the first failing seed and writes its replay file,
+//! `ACTSIM_REPLAY=file` runs a replay file instead of seeds, `ACTSIM_TRACE=dir` writes the
+//! traces of failing seeds.
+
+use std::path::PathBuf;
+
+use crate::evaluate::Evaluation;
+use crate::experiment::Experiment;
+use crate::protocol::Protocol;
+use crate::runner::{Report, Runner, SeedOutcome, Seeds};
+use crate::shrink::Repro;
+
+impl<P: Protocol> Experiment<P> {
+    /// Runs and checks every seed of `runner`. A seed fails when the run ends in an error (an
+    /// actor panic) or violates a checked model the protocol promises. Each failure comes with
+    /// its reproduce line and its shrink command (`ACTSIM_SHRINK=1` before the reproduce line
+    /// unless the runner sets its own). With `ACTSIM_SHRINK=1` the first failure is shrunk and
+    /// its replay file written (into the trace directory, or `target/actsim`); with
+    /// `ACTSIM_REPLAY=file` the file's seed and setup run instead of the seeds.
+    pub fn sweep(&self, runner: Runner) -> Report<Evaluation> {
+        let (exp, runner) = match runner.replay_file().cloned() {
+            None => (self.clone(), runner),
+            Some(file) => match Repro::read(&file) {
+                Ok(repro) => {
+                    eprintln!(
+                        "actsim: replaying {} (seed {}){}",
+                        file.display(),
+                        repro.seed,
+                        if repro.protocol != self.protocol.name() {
+                            format!(
+                                " — written for protocol {:?}, run on {:?}",
+                                repro.protocol,
+                                self.protocol.name()
+                            )
+                        } else {
+                            String::new()
+                        }
+                    );
+                    let seed = repro.seed;
+                    (
+                        self.clone().setup(repro.setup),
+                        runner.seed_set(Seeds::list(vec![seed])),
+                    )
+                }
+                Err(e) => panic!("actsim: ACTSIM_REPLAY: {e}"),
+            },
+        };
+        let promised = exp.protocol.model();
+        let mut report = runner.run(|seed, opts| {
+            let outcome = match exp.simulate_with(seed, |sim| {
+                if let Err(e) = opts.attach(sim) {
+                    eprintln!("actsim: cannot write the trace of seed {seed}: {e}");
+                }
+            }) {
+                Ok(o) => o,
+                Err(e) => {
+                    return SeedOutcome {
+                        seed,
+                        violation: Some(format!("experiment error: {e}")),
+                        ..SeedOutcome::default()
+                    }
+                }
+            };
+            let evaluation = exp.evaluate(&outcome);
+            SeedOutcome {
+                seed,
+                trace_hash: Some(outcome.summary.trace_hash),
+                violation: evaluation.violation_of(promised),
+                simulated_s: outcome.summary.end_time.as_secs_f64(),
+                events: outcome.summary.counters.events,
+                event_hashes: outcome.event_hashes,
+                value: evaluation,
+            }
+        });
+        for f in &mut report.failures {
+            f.shrink.get_or_insert_with(|| format!("ACTSIM_SHRINK=1 {}", f.reproduce));
+        }
+        if runner.shrinks() {
+            if let Some(first) = report.failures.first().map(|f| f.seed) {
+                exp.shrink_and_save(&runner, first);
+            }
+        }
+        report
+    }
+
+    fn shrink_and_save(&self, runner: &Runner, seed: u64) {
+        let dir = runner.trace_dir_path().cloned().unwrap_or_else(|| {
+            PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
+                .join("actsim")
+        });
+        let path = dir.join(format!(
+            "{}-seed{seed}.repro.json",
+            runner.name().replace(['/', ':', ' '], "_")
+        ));
+        match self.shrink(seed) {
+            Ok(Some(s)) => {
+                let written = s.repro.write(&path);
+                eprintln!(
+                    "actsim: shrunk seed {seed} in {} runs: faults {} -> {}, fault phase {:.1}s -> {:.1}s",
+                    s.runs,
+                    s.faults_before,
+                    s.faults_after,
+                    s.faulty_before.as_secs_f64(),
+                    s.faulty_after.as_secs_f64()
+                );
+                eprintln!("{}", s.repro.story());
+                match written {
+                    Ok(()) => eprintln!(
+                        "actsim: replay it with ACTSIM_REPLAY={} {}",
+                        path.display(),
+                        runner.reproduce_line(seed)
+                    ),
+                    Err(e) => eprintln!("actsim: cannot write the replay file: {e}"),
+                }
+            }
+            Ok(None) => eprintln!("actsim: seed {seed} did not fail again: nothing to shrink"),
+            Err(e) => eprintln!("actsim: cannot shrink seed {seed}: {e}"),
+        }
+    }
+}
