@@ -1,9 +1,11 @@
 //! Writing your own protocol with actsim, top to bottom: a primary–backup register.
 //!
 //! ```sh
-//! cargo run --release --example custom_protocol            # the correct protocol: all seeds pass
-//! cargo run --release --example custom_protocol -- --bug   # a planted bug: a failing seed
-//! cargo run --release --example custom_protocol -- --bug --seed 3   # rerun exactly one seed
+//! cargo run --example custom_protocol -- sweep --seeds 0..50             # correct: every seed passes
+//! cargo run --example custom_protocol -- sweep --bug ack-early           # planted bug: failing seeds
+//! cargo run --example custom_protocol -- run --bug ack-early --seed 3    # rerun one seed exactly
+//! cargo run --example custom_protocol -- shrink --bug ack-early --seed 3 # the smallest failing run
+//! cargo run --example custom_protocol -- replay actsim-repro.json        # run the shrunk file
 //! ```
 //!
 //! The protocol: node n0 is the primary, n1 the backup. The primary applies a write, sends it
@@ -11,70 +13,49 @@
 //! served by the primary. Clients may talk to either node: the backup forwards their requests
 //! to the primary. That is linearizable.
 //!
-//! The planted bug (`--bug`): the primary answers a write before the backup has it, and the
-//! backup serves reads itself. A client can then write, get "ok", read at the backup and see
-//! the old value — a stale read, which the linearizability checker reports with the seed.
+//! The planted bug (`--bug ack-early`): the primary answers a write before the backup has it,
+//! and the backup serves reads itself. A client can then write, get "ok", read at the backup
+//! and see the old value — a stale read, which the linearizability checker reports with the
+//! seed, the line that reproduces it and the line that shrinks it.
 //!
-//! What to copy: (1) a message enum that implements `ClientMsg`, so the ready-made key-value
-//! `Client` (workload, timeouts, history recording) drives your replicas; (2) replicas written
-//! against the `Env` trait only (no clocks, threads or global state: that is what makes a run a
-//! function of its seed); (3) a `Sim` on sim-net's `FaultyNetwork` with a generated nemesis;
-//! (4) `Runner` over seeds, `check_linearizable` on each history.
+//! What to copy: (1) the protocol's own messages as one enum, carried in `KvMsg` next to the
+//! client requests and replies that the ready-made client sends and records; (2) replicas
+//! written against the `Env` trait only (no clocks, threads or global state: that is what makes
+//! a run a function of its seed); (3) `impl Protocol`: how replica i is built, which model it
+//! promises, how clients route; (4) the command line: `Cli` gives run / sweep / shrink /
+//! replay / cap for it. `tests/own_protocol.rs` tests a protocol in ten lines with
+//! `Experiment::sweep`.
 
 use std::collections::BTreeMap;
+use std::process::ExitCode;
 use std::time::Duration;
 
-use actix::{Actor, Context, Handler};
-use actsim::harness::{Runner, SeedOutcome};
-use models::check::{check_linearizable, CheckOptions, Verdict};
-use models::client::{Client, ClientConfig, ClientMsg, ClientTimer, Routing};
-use models::kv::{KvReply, KvRequest};
+use actix::{Actor, Context, Handler, MessageResult};
+use actsim::cli::Cli;
+use models::check::Model;
+use models::experiment::{Nemesis, Setup};
+use models::kv::{KvMsg, KvReply, KvRequest, ReadLocal};
 use models::op::{Key, Op, Ret, Value};
-use models::workload::Workload;
-use sim_core::history::Recorder;
-use sim_core::rng::Purpose;
-use sim_core::{Deliver, Durable, Env, NodeId, Sim, SimEnv, SimTime, Timeout};
-use sim_net::{FaultKind, FaultyNetwork, Generator, LinkConfig, NetConfig};
+use models::protocol::{ClientRouting, Membership, Protocol, ReplicaEnv};
+use sim_core::{Deliver, Durable, Env, NodeId, Timeout};
+use sim_net::{FaultKind, LinkConfig};
 
 const PRIMARY: NodeId = NodeId(0);
 const BACKUP: NodeId = NodeId(1);
 
 // ---------------------------------------------------------------------------------------------
-// 1. Messages. Every message of the simulation is one enum (it must be Clone + Debug + Hash:
-//    the kernel hashes each delivered message into the trace hash).
+// 1. Messages between the two nodes (it must be Clone + Debug + Hash: the kernel hashes each
+//    delivered message into the trace hash). Client requests and replies travel as
+//    `KvMsg::Request` / `KvMsg::Reply`, these as `KvMsg::Peer`.
 
 #[derive(Clone, Debug, Hash)]
 enum PbMsg {
-    /// Client -> node, and node -> client (the `Client` actor speaks these two).
-    Request(KvRequest),
-    Reply(KvReply),
     /// Backup -> primary: a client's request, to be answered directly to `client`.
-    Forward {
-        client: NodeId,
-        req: KvRequest,
-    },
-    /// Primary -> backup: the `seq`-th write. Backup -> primary: every write up to `upto` applied.
-    Replicate {
-        seq: u64,
-        key: Key,
-        value: Value,
-    },
-    Ack {
-        upto: u64,
-    },
-}
-
-/// Lets the kv `Client` wrap its requests in, and find its replies among, our messages.
-impl ClientMsg for PbMsg {
-    fn request(r: KvRequest) -> Self {
-        PbMsg::Request(r)
-    }
-    fn reply(self) -> Option<KvReply> {
-        match self {
-            PbMsg::Reply(r) => Some(r),
-            _ => None,
-        }
-    }
+    Forward { client: NodeId, req: KvRequest },
+    /// Primary -> backup: the `seq`-th write.
+    Replicate { seq: u64, key: Key, value: Value },
+    /// Backup -> primary: every write up to `upto` applied.
+    Ack { upto: u64 },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -98,7 +79,7 @@ struct Node<E> {
     seen: BTreeMap<NodeId, u64>,
 }
 
-impl<E: Env<Msg = PbMsg, Timer = Tick>> Node<E> {
+impl<E: Env<Msg = KvMsg<PbMsg>, Timer = Tick>> Node<E> {
     fn new(env: E, bug: bool) -> Self {
         Node {
             env,
@@ -118,7 +99,7 @@ impl<E: Env<Msg = PbMsg, Timer = Tick>> Node<E> {
             ret,
             session: 0,
         };
-        self.env.send(client, PbMsg::Reply(r));
+        self.env.send(client, KvMsg::Reply(r));
     }
 
     /// The primary serves a client request.
@@ -142,7 +123,7 @@ impl<E: Env<Msg = PbMsg, Timer = Tick>> Node<E> {
                     key: key.clone(),
                     value: value.clone(),
                 };
-                self.env.send(BACKUP, msg);
+                self.env.send(BACKUP, KvMsg::Peer(msg));
                 if self.bug {
                     // BUG: acknowledge before the backup has the write.
                     self.reply(client, req.id, Ret::Ok);
@@ -151,7 +132,11 @@ impl<E: Env<Msg = PbMsg, Timer = Tick>> Node<E> {
                     self.unacked.insert(seq, (key, value, client, req.id));
                 }
             }
-            other => panic!("this register offers no {other:?}"),
+            other => {
+                let reason = format!("this register offers no {other}");
+                let fail = KvReply::Fail { id: req.id, reason };
+                self.env.send(client, KvMsg::Reply(fail));
+            }
         }
     }
 
@@ -162,11 +147,11 @@ impl<E: Env<Msg = PbMsg, Timer = Tick>> Node<E> {
             self.store.insert(k, v);
             self.applied += 1;
         }
-        self.env.send(PRIMARY, PbMsg::Ack { upto: self.applied });
+        self.env.send(PRIMARY, KvMsg::Peer(PbMsg::Ack { upto: self.applied }));
     }
 }
 
-impl<E: Env<Msg = PbMsg, Timer = Tick>> Actor for Node<E> {
+impl<E: Env<Msg = KvMsg<PbMsg>, Timer = Tick>> Actor for Node<E> {
     type Context = Context<Self>;
     fn started(&mut self, _: &mut Context<Self>) {
         if self.env.me() == PRIMARY {
@@ -175,14 +160,14 @@ impl<E: Env<Msg = PbMsg, Timer = Tick>> Actor for Node<E> {
     }
 }
 
-impl<E: Env<Msg = PbMsg, Timer = Tick>> Handler<Deliver<PbMsg>> for Node<E> {
+impl<E: Env<Msg = KvMsg<PbMsg>, Timer = Tick>> Handler<Deliver<KvMsg<PbMsg>>> for Node<E> {
     type Result = ();
-    fn handle(&mut self, d: Deliver<PbMsg>, _: &mut Context<Self>) {
+    fn handle(&mut self, d: Deliver<KvMsg<PbMsg>>, _: &mut Context<Self>) {
         let primary = self.env.me() == PRIMARY;
         match d.msg {
-            PbMsg::Request(req) if primary => self.serve(d.from, req),
-            PbMsg::Forward { client, req } if primary => self.serve(client, req),
-            PbMsg::Request(req) => match req.op {
+            KvMsg::Request(req) if primary => self.serve(d.from, req),
+            KvMsg::Peer(PbMsg::Forward { client, req }) if primary => self.serve(client, req),
+            KvMsg::Request(req) => match req.op {
                 // BUG: the backup answers reads from its own, possibly lagging, copy.
                 Op::Read { key } if self.bug => {
                     let v = self.store.get(&key).cloned().unwrap_or(Value::Nil);
@@ -190,14 +175,14 @@ impl<E: Env<Msg = PbMsg, Timer = Tick>> Handler<Deliver<PbMsg>> for Node<E> {
                 }
                 _ => self.env.send(
                     PRIMARY,
-                    PbMsg::Forward {
+                    KvMsg::Peer(PbMsg::Forward {
                         client: d.from,
                         req,
-                    },
+                    }),
                 ),
             },
-            PbMsg::Replicate { seq, key, value } => self.replicate(seq, key, value),
-            PbMsg::Ack { upto } => {
+            KvMsg::Peer(PbMsg::Replicate { seq, key, value }) => self.replicate(seq, key, value),
+            KvMsg::Peer(PbMsg::Ack { upto }) => {
                 // Everything up to `upto` is on both nodes: answer those clients now.
                 let rest = self.unacked.split_off(&(upto + 1));
                 for (_, (_, _, client, id)) in std::mem::replace(&mut self.unacked, rest) {
@@ -206,12 +191,12 @@ impl<E: Env<Msg = PbMsg, Timer = Tick>> Handler<Deliver<PbMsg>> for Node<E> {
                     }
                 }
             }
-            PbMsg::Reply(_) | PbMsg::Forward { .. } => {}
+            KvMsg::Reply(_) | KvMsg::Peer(PbMsg::Forward { .. }) => {}
         }
     }
 }
 
-impl<E: Env<Msg = PbMsg, Timer = Tick>> Handler<Timeout<Tick>> for Node<E> {
+impl<E: Env<Msg = KvMsg<PbMsg>, Timer = Tick>> Handler<Timeout<Tick>> for Node<E> {
     type Result = ();
     fn handle(&mut self, _: Timeout<Tick>, _: &mut Context<Self>) {
         // Messages get lost: resend what the backup has not acknowledged yet.
@@ -221,118 +206,87 @@ impl<E: Env<Msg = PbMsg, Timer = Tick>> Handler<Timeout<Tick>> for Node<E> {
                 key: key.clone(),
                 value: value.clone(),
             };
-            self.env.send(BACKUP, msg);
+            self.env.send(BACKUP, KvMsg::Peer(msg));
         }
         self.env.set_timer(Duration::from_millis(50), Tick);
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// 3. One run: a seed in, a history and a trace hash out.
-
-fn run(seed: u64, bug: bool) -> SeedOutcome {
-    // Two nodes and four clients; every link: 1–10 ms latency, 2% loss, reordering.
-    let link = LinkConfig {
-        loss: 0.02,
-        ..LinkConfig::default()
-    };
-    let net = FaultyNetwork::new(NetConfig::new(6).with_default(link)).unwrap();
-    let mut sim: Sim<PbMsg> = Sim::with_network(seed, net);
-    for _ in [PRIMARY, BACKUP] {
-        // The factory is called again on a restart (with the same durable state, here none).
-        sim.add_node("pb", (), move |env: SimEnv<PbMsg, Tick>, _: Durable<()>| {
-            Node::new(env, bug)
-        });
+impl<E: Env<Msg = KvMsg<PbMsg>, Timer = Tick>> Handler<ReadLocal> for Node<E> {
+    type Result = MessageResult<ReadLocal>;
+    /// The final reads after the heal: this node's value of a key.
+    fn handle(&mut self, q: ReadLocal, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.store.get(&q.key).cloned().unwrap_or(Value::Nil))
     }
-    let history = Recorder::new();
-    for c in 0..4u32 {
-        let cfg = ClientConfig {
-            index: c,
-            clients: 4,
-            routing: Routing::Sticky {
-                home: NodeId(c % 2),
-            }, // half on the primary, half on the backup
-            timeout: Duration::from_millis(500),
-            workload: Workload {
-                keys: 2,
-                ..Workload::default()
-            },
-            cas_supported: false,
-            stop_at: SimTime::from_secs(5),
-        };
-        let rec = history.clone();
-        sim.add_node(
-            format!("client{c}"),
-            (),
-            move |env: SimEnv<PbMsg, ClientTimer>, _| Client::new(env, cfg.clone(), rec.clone()),
-        );
-    }
-    // The nemesis, drawn from the seed: partitions between primary and backup, and pauses,
-    // from 1 s to 5 s, then everything healed.
-    let mut nemesis = Generator::new([PRIMARY, BACKUP], 5_000)
-        .kinds([FaultKind::Halves, FaultKind::Pause])
-        .every(800, 400);
-    nemesis.start_ms = 1_000;
-    let schedule = nemesis.generate(&mut sim.rng(Purpose::Nemesis)).unwrap();
-    schedule.install(&mut sim).unwrap();
-    sim.run_until(SimTime::from_secs(6)).unwrap();
-
-    // 4. Judge the history with the linearizability checker.
-    let violation = match check_linearizable(&history.take(), &CheckOptions::default()).unwrap() {
-        Verdict::Valid { .. } => None,
-        Verdict::Invalid(counterexample) => Some(counterexample.to_string()),
-        Verdict::Unknown { reason } => Some(format!("undecided: {reason}")),
-    };
-    SeedOutcome::from_sim(&sim, violation)
 }
 
 // ---------------------------------------------------------------------------------------------
-// 5. Many seeds, in parallel; a failure comes with the line that reruns it.
+// 3. The protocol: a small value (here: is the bug on?) that builds the replicas.
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let bug = args.iter().any(|a| a == "--bug");
-    let seed = args
-        .iter()
-        .position(|a| a == "--seed")
-        .and_then(|i| args.get(i + 1)?.parse().ok());
-    let flag = if bug { " --bug" } else { "" };
-    let runner = Runner::new("custom_protocol")
-        .seeds(0..50)
-        .reproduce_with(move |s| {
-            format!("cargo run --release --example custom_protocol --{flag} --seed {s}")
-        });
-    let runner = match seed {
-        Some(s) => runner.seed_list(vec![s]),
-        None => runner,
-    };
-    println!(
-        "primary-backup register{}, checked for linearizability:",
-        if bug { " WITH THE BUG" } else { "" }
-    );
-    let report = runner.run(|seed, _| run(seed, bug));
-    println!(
-        "{} seeds, {} failed, {:.1}s",
-        report.seeds_run,
-        report.failures.len(),
-        report.elapsed_s
-    );
-    match report.failures.first() {
-        None if bug => println!("no seed failed: try more seeds"),
-        None => println!("every history is linearizable. Now try `-- --bug`."),
-        Some(f) => {
-            let hash = f.trace_hash.map_or(String::new(), |h| h.to_string());
-            println!("first failing seed: {} (trace hash {hash})", f.seed);
-            // The checker's counterexample: the longest prefix it could explain and the
-            // operation that cannot be placed after it (a read of an overwritten value).
-            let lines: Vec<&str> = f.violation.lines().collect();
-            println!("  {}", lines[0]);
-            for line in &lines[lines.len().saturating_sub(4).max(1)..] {
-                println!("  {line}");
-            }
-            println!("reproduce it exactly: {}", f.reproduce);
-            println!("Notice: that line gives the same trace hash and counterexample every");
-            println!("time: a run is a function of its seed.");
-        }
+#[derive(Clone, Debug, Default)]
+struct PrimaryBackup {
+    bug: bool,
+}
+
+impl Protocol for PrimaryBackup {
+    type Message = PbMsg;
+    type Timer = Tick;
+    type Durable = (); // nothing survives a crash
+    type Replica = Node<ReplicaEnv<Self>>;
+
+    fn name(&self) -> &str {
+        "primary-backup"
     }
+
+    fn model(&self) -> Model {
+        Model::Linearizable
+    }
+
+    fn replica(&self, env: ReplicaEnv<Self>, _: Durable<()>, _: &Membership) -> Self::Replica {
+        Node::new(env, self.bug)
+    }
+
+    fn routing(&self) -> ClientRouting {
+        ClientRouting::Sticky // half the clients on each node; the backup forwards
+    }
+
+    fn check_replicas(&self, n: u32) -> Result<(), String> {
+        (n == 2).then_some(()).ok_or_else(|| "primary-backup runs on exactly 2 nodes".into())
+    }
+
+    /// Two nodes, four clients on two keys; 1–10 ms links with 2% loss; partitions between
+    /// primary and backup and pauses from 1 s to 5 s, then the heal.
+    fn setup(&self) -> Setup {
+        let mut s = Setup {
+            replicas: 2,
+            clients: 4,
+            healthy: Duration::from_secs(1),
+            faulty: Duration::from_secs(4),
+            quiet: Duration::from_secs(1),
+            client_timeout: Duration::from_millis(500),
+            link: LinkConfig {
+                loss: 0.02,
+                ..LinkConfig::default()
+            },
+            nemesis: Nemesis::random([FaultKind::Halves, FaultKind::Pause]),
+            ..Setup::default()
+        };
+        s.workload.keys = 2;
+        s
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. The command line: run, sweep, shrink, replay, cap and check for this protocol.
+
+fn main() -> ExitCode {
+    Cli::new()
+        .command_line("cargo run --example custom_protocol --")
+        .protocol("primary-backup", PrimaryBackup::default)
+        .bug(
+            "ack-early",
+            "the primary acknowledges writes before the backup has them; the backup serves reads",
+            || PrimaryBackup { bug: true },
+        )
+        .run()
 }

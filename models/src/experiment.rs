@@ -410,11 +410,12 @@ pub struct Experiment<P> {
 }
 
 impl<P: Protocol> Experiment<P> {
-    /// `protocol` in the default setup (the cap experiment), checked against its own model.
+    /// `protocol` in its own setup ([`Protocol::setup`]: the cap experiment unless the
+    /// protocol says otherwise), checked against its own model.
     pub fn new(protocol: P) -> Self {
         Experiment {
+            setup: protocol.setup(),
             protocol,
-            setup: Setup::default(),
             checks: None,
             budget: Budget {
                 time: Some(Duration::from_secs(10)),

@@ -71,6 +71,7 @@ use actix::{Actor, Context, Handler};
 use sim_core::{Deliver, Durable, NodeId, Payload, Sim, SimEnv, SimError, Timeout};
 
 use crate::check::Model;
+use crate::experiment::Setup;
 use crate::kv::{KvMsg, ReadLocal};
 use crate::op::{Key, Value};
 
@@ -173,6 +174,12 @@ pub trait Protocol: Clone + Send + Sync + 'static {
     /// Whether the protocol offers compare-and-set (the workload draws cas only if it does).
     fn offers_cas(&self) -> bool {
         false
+    }
+
+    /// The setup an experiment of this protocol starts from (default: the cap experiment,
+    /// [`Setup::default`]); a protocol with a fixed number of replicas says so here.
+    fn setup(&self) -> Setup {
+        Setup::default()
     }
 
     /// Whether the protocol runs with `replicas` replicas; the error says why not.

@@ -426,6 +426,7 @@ pub struct Runner {
     name: String,
     seeds: Seeds,
     jobs: usize,
+    jobs_set: bool,
     budget: Option<Duration>,
     check_determinism: bool,
     trace_dir: Option<PathBuf>,
@@ -447,6 +448,7 @@ impl Runner {
             name,
             seeds: Seeds::range(0..10),
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            jobs_set: false,
             budget: None,
             check_determinism: false,
             trace_dir: None,
@@ -485,7 +487,18 @@ impl Runner {
     /// Number of seeds run in parallel.
     pub fn jobs(mut self, jobs: usize) -> Self {
         self.jobs = jobs.max(1);
+        self.jobs_set = true;
         self
+    }
+
+    /// The number of parallel jobs, if set other than by default (`jobs`, `ACTSIM_JOBS`).
+    pub fn job_count(&self) -> Option<usize> {
+        self.jobs_set.then_some(self.jobs)
+    }
+
+    /// True if every seed runs twice to compare trace hashes.
+    pub fn checks_determinism(&self) -> bool {
+        self.check_determinism
     }
 
     /// Stops starting new seeds after this much wall-clock time.
@@ -582,7 +595,7 @@ impl Runner {
             self.seeds = Seeds::parse("ACTSIM_SEED", &s, false)?;
         }
         if let Some(j) = env_var::<usize>("ACTSIM_JOBS")? {
-            self.jobs = j.max(1);
+            self = self.jobs(j);
         }
         let flag = |name: &str| {
             std::env::var(name)

@@ -211,19 +211,22 @@ pub fn run(args: &CapArgs, ctx: &Ctx) -> Result<u8, CliError> {
     let cmd = ctx.command().to_string();
     let reproduce = |p: &str, seed: u64| {
         format!(
-            "{cmd} run{} --seed {seed} --nemesis cap{flags}",
+            "{cmd} run{} --seed {seed}{flags}",
             ctx.protocol_flag(p)
         )
     };
-    let setup = args.exp.setup(Nemesis::CapPartition);
-    for d in &drivers {
-        d.validate(None, &setup)?;
+    let setups: Vec<Setup> = drivers
+        .iter()
+        .map(|d| args.exp.apply(&d.setup(), Some(Nemesis::CapPartition)))
+        .collect();
+    for (d, setup) in drivers.iter().zip(&setups) {
+        d.validate(None, setup)?;
     }
     let start = Instant::now();
     let pb = progress(args.seeds.saturating_mul(drivers.len() as u64), "cap");
     let mut rows = Vec::new();
     let mut simulated = 0.0;
-    for d in &drivers {
+    for (d, setup) in drivers.iter().zip(&setups) {
         pb.set_message(d.name().to_string());
         let pbc = pb.clone();
         let report = Runner::new("cap")
@@ -231,7 +234,7 @@ pub fn run(args: &CapArgs, ctx: &Ctx) -> Result<u8, CliError> {
             .jobs(jobs)
             .on_progress(move |_, _, _| pbc.inc(1))
             .run(
-                |seed, _| match d.run(None, &setup, &eval, seed, &RunOptions::default(), None) {
+                |seed, _| match d.run(None, setup, &eval, seed, &RunOptions::default(), None) {
                     Ok((out, ev)) => SeedOutcome {
                         seed,
                         trace_hash: Some(ev.trace_hash),
@@ -264,6 +267,7 @@ pub fn run(args: &CapArgs, ctx: &Ctx) -> Result<u8, CliError> {
     }
     pb.finish_and_clear();
     let elapsed = start.elapsed().as_secs_f64();
+    let setup = setups.first().cloned().unwrap_or_default();
     if args.json {
         let doc = serde_json::json!({
             "seeds": args.seeds,

@@ -21,133 +21,124 @@ pub enum NemesisArg {
     None,
 }
 
-/// The experiment's shape; defaults are the cap experiment's.
-#[derive(Clone, Debug, Args)]
+/// The experiment's shape. A flag left out keeps the protocol's own setup (for the built-ins,
+/// the cap experiment's: 5 replicas, 10 clients, 4 keys, 50% reads, 2 s / 10 s / 5 s phases,
+/// 1 s client timeout, no loss).
+#[derive(Clone, Debug, Default, Args)]
 pub struct ExperimentArgs {
     /// Number of replicas.
-    #[arg(long, default_value_t = 5)]
-    pub replicas: u32,
+    #[arg(long)]
+    pub replicas: Option<u32>,
     /// Number of clients (spread evenly over the replicas as their homes).
-    #[arg(long, default_value_t = 10)]
-    pub clients: u32,
+    #[arg(long)]
+    pub clients: Option<u32>,
     /// Replicas on the minority side of the cap partition (default: half, rounded down).
     #[arg(long)]
     pub minority: Option<u32>,
     /// Number of keys.
-    #[arg(long, default_value_t = 4)]
-    pub keys: u32,
+    #[arg(long)]
+    pub keys: Option<u32>,
     /// Fraction of reads.
-    #[arg(long, default_value_t = 0.5)]
-    pub read_fraction: f64,
+    #[arg(long)]
+    pub read_fraction: Option<f64>,
     /// Fraction of compare-and-set operations (protocols that offer cas).
-    #[arg(long, default_value_t = 0.0)]
-    pub cas_fraction: f64,
+    #[arg(long)]
+    pub cas_fraction: Option<f64>,
     /// Healthy phase, ms.
-    #[arg(long, default_value_t = 2_000)]
-    pub healthy_ms: u64,
-    /// Fault (partition) phase, ms.
-    #[arg(long, default_value_t = 10_000)]
-    pub faulty_ms: u64,
+    #[arg(long)]
+    pub healthy_ms: Option<u64>,
+    /// Fault phase, ms.
+    #[arg(long)]
+    pub faulty_ms: Option<u64>,
     /// Quiet phase after the heal, ms.
-    #[arg(long, default_value_t = 5_000)]
-    pub quiet_ms: u64,
+    #[arg(long)]
+    pub quiet_ms: Option<u64>,
     /// Client timeout, ms.
-    #[arg(long, default_value_t = 1_000)]
-    pub timeout_ms: u64,
+    #[arg(long)]
+    pub timeout_ms: Option<u64>,
     /// Link loss probability.
-    #[arg(long, default_value_t = 0.0)]
-    pub loss: f64,
+    #[arg(long)]
+    pub loss: Option<f64>,
     /// Link duplication probability.
-    #[arg(long, default_value_t = 0.0)]
-    pub duplicate: f64,
+    #[arg(long)]
+    pub duplicate: Option<f64>,
 }
 
 impl ExperimentArgs {
-    /// The setup these flags describe, with `nemesis`.
-    pub fn setup(&self, nemesis: Nemesis) -> Setup {
-        let mut e = Setup {
-            nemesis,
-            ..Setup::default()
-        };
-        e.replicas = self.replicas;
-        e.clients = self.clients;
-        e.minority = self.minority;
-        e.workload.keys = self.keys;
-        e.workload.read_fraction = self.read_fraction;
-        e.workload.cas_fraction = self.cas_fraction;
-        e.healthy = Duration::from_millis(self.healthy_ms);
-        e.faulty = Duration::from_millis(self.faulty_ms);
-        e.quiet = Duration::from_millis(self.quiet_ms);
-        e.client_timeout = Duration::from_millis(self.timeout_ms);
-        e.link.loss = self.loss;
-        e.link.duplicate = self.duplicate;
+    /// `base` (the protocol's own setup) with the flags given, and `nemesis` if given.
+    pub fn apply(&self, base: &Setup, nemesis: Option<Nemesis>) -> Setup {
+        let mut e = base.clone();
+        if let Some(n) = nemesis {
+            e.nemesis = n;
+        }
+        let ms = Duration::from_millis;
+        if let Some(v) = self.replicas {
+            e.replicas = v;
+        }
+        if let Some(v) = self.clients {
+            e.clients = v;
+        }
+        if let Some(v) = self.minority {
+            e.minority = Some(v);
+        }
+        if let Some(v) = self.keys {
+            e.workload.keys = v;
+        }
+        if let Some(v) = self.read_fraction {
+            e.workload.read_fraction = v;
+        }
+        if let Some(v) = self.cas_fraction {
+            e.workload.cas_fraction = v;
+        }
+        if let Some(v) = self.healthy_ms {
+            e.healthy = ms(v);
+        }
+        if let Some(v) = self.faulty_ms {
+            e.faulty = ms(v);
+        }
+        if let Some(v) = self.quiet_ms {
+            e.quiet = ms(v);
+        }
+        if let Some(v) = self.timeout_ms {
+            e.client_timeout = ms(v);
+        }
+        if let Some(v) = self.loss {
+            e.link.loss = v;
+        }
+        if let Some(v) = self.duplicate {
+            e.link.duplicate = v;
+        }
         e
     }
 
-    /// The flags that differ from the defaults, as they would be typed (for reproduce lines).
+    /// The flags given, as they would be typed (for reproduce lines).
     pub fn non_default_flags(&self) -> String {
-        let d = <ExperimentArgs as clap::FromArgMatches>::from_arg_matches(
-            &<ExperimentArgs as clap::Args>::augment_args(clap::Command::new("x"))
-                .get_matches_from(["x"]),
-        )
-        .ok();
-        let Some(d) = d else { return String::new() };
         let mut out = String::new();
-        let mut flag = |name: &str, a: String, b: String| {
-            if a != b {
-                out.push_str(&format!(" --{name} {a}"));
+        let mut flag = |name: &str, v: Option<String>| {
+            if let Some(v) = v {
+                out.push_str(&format!(" --{name} {v}"));
             }
         };
-        flag(
-            "replicas",
-            self.replicas.to_string(),
-            d.replicas.to_string(),
-        );
-        flag("clients", self.clients.to_string(), d.clients.to_string());
-        flag(
-            "minority",
-            self.minority.map_or(String::new(), |m| m.to_string()),
-            String::new(),
-        );
-        flag("keys", self.keys.to_string(), d.keys.to_string());
-        flag(
-            "read-fraction",
-            self.read_fraction.to_string(),
-            d.read_fraction.to_string(),
-        );
-        flag(
-            "cas-fraction",
-            self.cas_fraction.to_string(),
-            d.cas_fraction.to_string(),
-        );
-        flag(
-            "healthy-ms",
-            self.healthy_ms.to_string(),
-            d.healthy_ms.to_string(),
-        );
-        flag(
-            "faulty-ms",
-            self.faulty_ms.to_string(),
-            d.faulty_ms.to_string(),
-        );
-        flag(
-            "quiet-ms",
-            self.quiet_ms.to_string(),
-            d.quiet_ms.to_string(),
-        );
-        flag(
-            "timeout-ms",
-            self.timeout_ms.to_string(),
-            d.timeout_ms.to_string(),
-        );
-        flag("loss", self.loss.to_string(), d.loss.to_string());
-        flag(
-            "duplicate",
-            self.duplicate.to_string(),
-            d.duplicate.to_string(),
-        );
+        let s = |v: Option<u64>| v.map(|x| x.to_string());
+        flag("replicas", self.replicas.map(|x| x.to_string()));
+        flag("clients", self.clients.map(|x| x.to_string()));
+        flag("minority", self.minority.map(|x| x.to_string()));
+        flag("keys", self.keys.map(|x| x.to_string()));
+        flag("read-fraction", self.read_fraction.map(|x| x.to_string()));
+        flag("cas-fraction", self.cas_fraction.map(|x| x.to_string()));
+        flag("healthy-ms", s(self.healthy_ms));
+        flag("faulty-ms", s(self.faulty_ms));
+        flag("quiet-ms", s(self.quiet_ms));
+        flag("timeout-ms", s(self.timeout_ms));
+        flag("loss", self.loss.map(|x| x.to_string()));
+        flag("duplicate", self.duplicate.map(|x| x.to_string()));
         out
     }
+}
+
+/// ` --nemesis X` for a flag that was given (for reproduce lines).
+pub fn nemesis_flag(n: Option<NemesisArg>) -> String {
+    n.map_or(String::new(), |n| format!(" --nemesis {}", n.name()))
 }
 
 impl NemesisArg {

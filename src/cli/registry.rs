@@ -25,6 +25,8 @@ pub(crate) trait Driver: Send + Sync {
     fn model(&self) -> Model;
     /// Its planted bugs.
     fn bugs(&self) -> Vec<Bug>;
+    /// The setup its experiments start from.
+    fn setup(&self) -> Setup;
     /// Adds a planted bug (`factory` must be a `Factory<P>` of this protocol's type).
     fn add_bug(&mut self, bug: Bug, factory: Box<dyn Any>) -> Result<(), String>;
     /// Checks a setup for this protocol.
@@ -132,6 +134,10 @@ impl<P: Protocol> Driver for Registered<P> {
 
     fn bugs(&self) -> Vec<Bug> {
         self.bugs.iter().map(|(b, _)| *b).collect()
+    }
+
+    fn setup(&self) -> Setup {
+        (self.make)().setup()
     }
 
     fn add_bug(&mut self, bug: Bug, factory: Box<dyn Any>) -> Result<(), String> {

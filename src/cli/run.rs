@@ -8,7 +8,9 @@ use models::evaluate::{Check, Evaluation};
 use models::experiment::Nemesis;
 use models::runner::RunOptions;
 
-use super::common::{eval_options_for, trace_writer, write_file, ExperimentArgs, NemesisArg};
+use super::common::{
+    eval_options_for, nemesis_flag, trace_writer, write_file, ExperimentArgs, NemesisArg,
+};
 use super::{CliError, Ctx};
 
 /// Arguments of `actsim run`.
@@ -23,9 +25,9 @@ pub struct RunArgs {
     /// Turn on one of the protocol's planted bugs (`bugs` lists them).
     #[arg(long)]
     pub bug: Option<String>,
-    /// Faults to inject.
-    #[arg(long, value_enum, default_value_t = NemesisArg::Random)]
-    pub nemesis: NemesisArg,
+    /// Faults to inject [default: the protocol's own; the cap partition for the built-ins].
+    #[arg(long, value_enum)]
+    pub nemesis: Option<NemesisArg>,
     /// Check these models too (repeatable; default: the protocol's own model).
     #[arg(long = "check", value_parser = parse_model)]
     pub checks: Vec<Model>,
@@ -130,10 +132,10 @@ pub fn read_schedule(path: &std::path::Path) -> Result<sim_net::Schedule, CliErr
 pub fn run(args: &RunArgs, ctx: &Ctx) -> Result<u8, CliError> {
     let driver = ctx.driver(args.protocol.as_deref())?;
     let nem = match &args.schedule {
-        None => args.nemesis.nemesis(),
-        Some(path) => Nemesis::Schedule(read_schedule(path)?),
+        None => args.nemesis.map(NemesisArg::nemesis),
+        Some(path) => Some(Nemesis::Schedule(read_schedule(path)?)),
     };
-    let setup = args.exp.setup(nem);
+    let setup = args.exp.apply(&driver.setup(), nem);
     let own = driver.model();
     let mut models = vec![own];
     models.extend(args.checks.iter().copied().filter(|m| *m != own));
@@ -177,7 +179,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> Result<u8, CliError> {
         print_evaluation(
             &ev,
             own,
-            args.schedule.is_none() && args.nemesis == NemesisArg::Cap,
+            setup.nemesis == Nemesis::CapPartition,
         );
         if let Some(t) = &args.trace {
             println!("  trace written to {}", t.display());
@@ -202,10 +204,8 @@ impl RunArgs {
     fn nemesis_flag(&self) -> String {
         if let Some(path) = &self.schedule {
             format!(" --schedule {}", path.display())
-        } else if self.nemesis == NemesisArg::Random {
-            String::new()
         } else {
-            format!(" --nemesis {}", self.nemesis.name())
+            nemesis_flag(self.nemesis)
         }
     }
 }

@@ -26,8 +26,8 @@ pub struct ShrinkArgs {
     #[arg(long)]
     pub seed: u64,
     /// The faults the failing run had (as given to `run`/`sweep`).
-    #[arg(long, value_enum, default_value_t = NemesisArg::Random)]
-    pub nemesis: NemesisArg,
+    #[arg(long, value_enum)]
+    pub nemesis: Option<NemesisArg>,
     /// Where to write the shrunk run (JSON; run it with `actsim replay FILE`).
     #[arg(long, default_value = "actsim-repro.json")]
     pub out: PathBuf,
@@ -43,7 +43,7 @@ pub struct ShrinkArgs {
 pub fn run(args: &ShrinkArgs, ctx: &Ctx) -> Result<u8, CliError> {
     let driver = ctx.driver(args.protocol.as_deref())?;
     let bug = args.bug.as_deref();
-    let setup = args.exp.setup(args.nemesis.nemesis());
+    let setup = args.exp.apply(&driver.setup(), args.nemesis.map(NemesisArg::nemesis));
     driver.validate(bug, &setup)?;
     let eval = eval_options_for(args.budget_ms, vec![driver.model()]);
     let Some(s) = driver.shrink(bug, &setup, &eval, args.seed)? else {

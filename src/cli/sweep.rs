@@ -6,7 +6,9 @@ use std::time::Duration;
 use clap::Args;
 use models::runner::{RunOptions, Runner, SeedOutcome, Seeds};
 
-use super::common::{default_jobs, eval_options_for, progress, ExperimentArgs, NemesisArg};
+use super::common::{
+    default_jobs, eval_options_for, nemesis_flag, progress, ExperimentArgs, NemesisArg,
+};
 use super::{CliError, Ctx};
 
 /// Arguments of `actsim sweep`.
@@ -19,9 +21,9 @@ pub struct SweepArgs {
     #[arg(long)]
     pub bug: Option<String>,
     /// Seeds: a range `A..B` (B excluded; `0..18446744073709551615` with --budget is fine) or
-    /// one seed.
-    #[arg(long, default_value = "0..100")]
-    pub seeds: String,
+    /// one seed [default: ACTSIM_SEEDS, ACTSIM_SEED, else 0..100].
+    #[arg(long)]
+    pub seeds: Option<String>,
     /// Parallel jobs (default: every core).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -37,9 +39,9 @@ pub struct SweepArgs {
     /// Swarm testing: each seed also draws which fault kinds and rates are on.
     #[arg(long)]
     pub swarm: bool,
-    /// Faults to inject (default: random partitions, crashes and pauses).
-    #[arg(long, value_enum, default_value_t = NemesisArg::Random)]
-    pub nemesis: NemesisArg,
+    /// Faults to inject [default: the protocol's own; the cap partition for the built-ins].
+    #[arg(long, value_enum)]
+    pub nemesis: Option<NemesisArg>,
     /// Write the traces of failing seeds into this directory.
     #[arg(long)]
     pub trace_dir: Option<PathBuf>,
@@ -92,10 +94,21 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
 pub fn run(args: &SweepArgs, ctx: &Ctx) -> Result<u8, CliError> {
     let driver = ctx.driver(args.protocol.as_deref())?;
     let bug = args.bug.as_deref();
-    let mut seeds = Seeds::parse("seeds", &args.seeds, false).map_err(|e| CliError::Flag {
-        flag: "seeds",
-        reason: e.to_string(),
-    })?;
+    // ACTSIM_* variables apply where no flag says otherwise.
+    let env = Runner::new("env")
+        .seeds(0..100)
+        .try_from_env()
+        .map_err(|e| CliError::Flag {
+            flag: "seeds",
+            reason: e.to_string(),
+        })?;
+    let mut seeds = match &args.seeds {
+        Some(s) => Seeds::parse("seeds", s, false).map_err(|e| CliError::Flag {
+            flag: "seeds",
+            reason: e.to_string(),
+        })?,
+        None => env.seed_list().clone(),
+    };
     if let Some((i, n)) = args.shard {
         seeds = seeds.shard(i, n).map_err(|e| CliError::Flag {
             flag: "shard",
@@ -103,11 +116,11 @@ pub fn run(args: &SweepArgs, ctx: &Ctx) -> Result<u8, CliError> {
         })?;
     }
     let nem_arg = if args.swarm {
-        NemesisArg::Swarm
+        Some(NemesisArg::Swarm)
     } else {
         args.nemesis
     };
-    let setup = args.exp.setup(nem_arg.nemesis());
+    let setup = args.exp.apply(&driver.setup(), nem_arg.map(NemesisArg::nemesis));
     driver.validate(bug, &setup)?;
     let model = driver.model();
     let eval = eval_options_for(args.budget_ms, vec![model]);
@@ -115,11 +128,7 @@ pub fn run(args: &SweepArgs, ctx: &Ctx) -> Result<u8, CliError> {
         "{}{}{}{}",
         ctx.protocol_flag(driver.name()),
         bug.map_or(String::new(), |b| format!(" --bug {b}")),
-        if nem_arg == NemesisArg::Random {
-            String::new()
-        } else {
-            format!(" --nemesis {}", nem_arg.name())
-        },
+        nemesis_flag(nem_arg),
         args.exp.non_default_flags()
     );
     let pb = progress(seeds.len(), "sweep");
@@ -128,8 +137,8 @@ pub fn run(args: &SweepArgs, ctx: &Ctx) -> Result<u8, CliError> {
     let cmd2 = cmd.clone();
     let mut runner = Runner::new(format!("sweep-{}", driver.name()))
         .seed_set(seeds)
-        .jobs(args.jobs.unwrap_or_else(default_jobs))
-        .check_determinism(args.check_determinism)
+        .jobs(args.jobs.unwrap_or_else(|| env.job_count().unwrap_or_else(default_jobs)))
+        .check_determinism(args.check_determinism || env.checks_determinism())
         .reproduce_with(move |seed| format!("{cmd} run --seed {seed}{f1}"))
         .shrink_with(move |seed| format!("{cmd2} shrink --seed {seed}{f2}"))
         .on_progress(move |_, _, failed| {
@@ -139,7 +148,7 @@ pub fn run(args: &SweepArgs, ctx: &Ctx) -> Result<u8, CliError> {
     if let Some(b) = args.budget {
         runner = runner.budget(b);
     }
-    if let Some(d) = &args.trace_dir {
+    if let Some(d) = args.trace_dir.as_ref().or(env.trace_dir_path()) {
         runner = runner.trace_dir(d);
     }
     let report = runner.run(|seed, opts: &RunOptions| {

@@ -1,0 +1,273 @@
+//! A protocol that is not one of the built-ins, written here from scratch against the public
+//! API only, run through everything actsim gives a protocol: a sweep, a failing seed, its
+//! reproduce line (same trace hash), shrinking, a replay file, and the command line.
+//!
+//! The protocol is a multi-writer ABD quorum register (Attiya, Bar-Noy, Dolev): the replica a
+//! client talks to coordinates its operation. A write asks a majority for their highest
+//! timestamp, then stores (highest + 1, writer) at a majority; a read asks a majority for their
+//! newest (timestamp, value), writes it back to a majority, then returns it. That is
+//! linearizable. The planted bug `read-one` answers reads from the coordinator's own copy.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
+
+use actix::{Actor, Context, Handler, MessageResult};
+use actsim::cli::Cli;
+use actsim::harness::Runner;
+use models::check::Model;
+use models::experiment::{Experiment, Nemesis, Setup};
+use models::kv::{KvMsg, KvReply, KvRequest, ReadLocal};
+use models::op::{Key, Op, Ret, Value};
+use models::protocol::{Membership, Protocol, ReplicaEnv};
+use models::shrink::Repro;
+use sim_core::{Deliver, Durable, Env, NodeId, Timeout};
+use sim_net::FaultKind;
+
+/// A timestamp: (counter, writing client) — clients break ties, so timestamps are unique.
+type Ts = (u64, u32);
+
+#[derive(Clone, Debug, Hash)]
+enum AbdMsg {
+    Query { op: u64, key: Key },
+    QueryReply { op: u64, ts: Ts, value: Value },
+    Store { op: u64, key: Key, ts: Ts, value: Value },
+    StoreAck { op: u64 },
+}
+
+#[derive(Clone, Debug, Default)]
+struct Abd {
+    read_one: bool,
+}
+
+/// An operation this replica coordinates.
+struct Pending {
+    client: NodeId,
+    req: u64,
+    key: Key,
+    /// `Some(value)` for a write.
+    write: Option<Value>,
+    replies: BTreeMap<NodeId, (Ts, Value)>,
+    /// Set once the store phase started: what is stored, and who acknowledged.
+    storing: Option<(Ts, Value, BTreeSet<NodeId>)>,
+}
+
+struct Replica {
+    env: ReplicaEnv<Abd>,
+    bug: bool,
+    members: Membership,
+    data: BTreeMap<Key, (Ts, Value)>,
+    pending: BTreeMap<u64, Pending>,
+    next_op: u64,
+}
+
+impl Replica {
+    fn everyone(&self, msg: AbdMsg) {
+        for &r in &self.members.replicas {
+            self.env.send(r, KvMsg::Peer(msg.clone()));
+        }
+    }
+
+    fn local(&self, key: &Key) -> (Ts, Value) {
+        self.data
+            .get(key)
+            .cloned()
+            .unwrap_or(((0, 0), Value::Nil))
+    }
+
+    fn on_request(&mut self, client: NodeId, req: KvRequest) {
+        let (key, write) = match req.op {
+            Op::Read { key } if self.bug => {
+                let ret = Ret::Value(self.local(&key).1); // BUG: no quorum
+                let reply = KvReply::Ok { id: req.id, ret, session: 0 };
+                return self.env.send(client, KvMsg::Reply(reply));
+            }
+            Op::Read { key } => (key, None),
+            Op::Write { key, value } => (key, Some(value)),
+            other => {
+                let reason = format!("abd offers no {other}");
+                return self.env.send(client, KvMsg::Reply(KvReply::Fail { id: req.id, reason }));
+            }
+        };
+        let op = self.next_op;
+        self.next_op += 1;
+        self.everyone(AbdMsg::Query { op, key: key.clone() });
+        let p = Pending { client, req: req.id, key, write, replies: BTreeMap::new(), storing: None };
+        self.pending.insert(op, p);
+    }
+
+    fn on_peer(&mut self, from: NodeId, msg: AbdMsg) {
+        let majority = self.members.majority();
+        match msg {
+            AbdMsg::Query { op, key } => {
+                let (ts, value) = self.local(&key);
+                self.env.send(from, KvMsg::Peer(AbdMsg::QueryReply { op, ts, value }));
+            }
+            AbdMsg::Store { op, key, ts, value } => {
+                if ts > self.local(&key).0 {
+                    self.data.insert(key, (ts, value));
+                }
+                self.env.send(from, KvMsg::Peer(AbdMsg::StoreAck { op }));
+            }
+            AbdMsg::QueryReply { op, ts, value } => {
+                let Some(p) = self.pending.get_mut(&op) else { return };
+                if p.storing.is_some() {
+                    return;
+                }
+                p.replies.insert(from, (ts, value));
+                if p.replies.len() < majority {
+                    return;
+                }
+                let newest = p.replies.values().max_by_key(|(ts, _)| *ts).cloned();
+                let (ts, value) = newest.unwrap_or(((0, 0), Value::Nil));
+                let (ts, value) = match p.write.clone() {
+                    // The client breaks ties: two writes coordinated here at once differ.
+                    Some(v) => ((ts.0 + 1, p.client.0), v),
+                    None => (ts, value), // write back what is read
+                };
+                p.storing = Some((ts, value.clone(), BTreeSet::new()));
+                let key = p.key.clone();
+                self.everyone(AbdMsg::Store { op, key, ts, value });
+            }
+            AbdMsg::StoreAck { op } => {
+                let Some(p) = self.pending.get_mut(&op) else { return };
+                let Some((_, value, acks)) = &mut p.storing else { return };
+                acks.insert(from);
+                if acks.len() < majority {
+                    return;
+                }
+                let ret = if p.write.is_some() { Ret::Ok } else { Ret::Value(value.clone()) };
+                let reply = KvReply::Ok { id: p.req, ret, session: 0 };
+                let client = p.client;
+                self.pending.remove(&op);
+                self.env.send(client, KvMsg::Reply(reply));
+            }
+        }
+    }
+}
+
+impl Actor for Replica {
+    type Context = Context<Self>;
+}
+
+impl Handler<Deliver<KvMsg<AbdMsg>>> for Replica {
+    type Result = ();
+    fn handle(&mut self, d: Deliver<KvMsg<AbdMsg>>, _: &mut Context<Self>) {
+        match d.msg {
+            KvMsg::Request(req) => self.on_request(d.from, req),
+            KvMsg::Peer(m) => self.on_peer(d.from, m),
+            KvMsg::Reply(_) => {}
+        }
+    }
+}
+
+impl Handler<Timeout<()>> for Replica {
+    type Result = ();
+    fn handle(&mut self, _: Timeout<()>, _: &mut Context<Self>) {}
+}
+
+impl Handler<ReadLocal> for Replica {
+    type Result = MessageResult<ReadLocal>;
+    fn handle(&mut self, q: ReadLocal, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.local(&q.key).1)
+    }
+}
+
+impl Protocol for Abd {
+    type Message = AbdMsg;
+    type Timer = ();
+    type Durable = ();
+    type Replica = Replica;
+
+    fn name(&self) -> &str {
+        "abd"
+    }
+
+    fn model(&self) -> Model {
+        Model::Linearizable
+    }
+
+    fn replica(&self, env: ReplicaEnv<Self>, _: Durable<()>, m: &Membership) -> Replica {
+        let (data, pending) = (BTreeMap::new(), BTreeMap::new());
+        Replica { env, bug: self.read_one, members: m.clone(), data, pending, next_op: 0 }
+    }
+}
+
+fn experiment(protocol: Abd) -> Experiment<Abd> {
+    Experiment::new(protocol)
+        .replicas(3)
+        .clients(6)
+        .nemesis(Nemesis::random([FaultKind::Halves, FaultKind::Isolate, FaultKind::Pause]))
+}
+
+// ------------------------------------------------------------------------------------------
+// The ten-line protocol test.
+
+#[test]
+fn abd_register_is_linearizable() {
+    experiment(Abd::default())
+        .sweep(Runner::new("abd_register_is_linearizable").seeds(0..8).from_env())
+        .assert_ok();
+}
+
+// ------------------------------------------------------------------------------------------
+// What a failing protocol gets.
+
+#[test]
+fn a_planted_bug_is_found_reproduced_shrunk_and_replayed() {
+    let buggy = experiment(Abd { read_one: true });
+    let report = buggy.sweep(Runner::new("abd_read_one").seeds(0..8).jobs(1));
+    let f = report.failures.first().expect("the read-one bug fails some seed of 8");
+    assert!(f.violation.starts_with("linearizable"), "{}", f.violation);
+    assert!(f.reproduce.starts_with(&format!("ACTSIM_SEED={} cargo test", f.seed)));
+    assert_eq!(f.shrink.as_deref(), Some(&*format!("ACTSIM_SHRINK=1 {}", f.reproduce)));
+
+    // Reproduce: the same seed is the same run.
+    let again = buggy.run(f.seed).expect("runs");
+    assert_eq!(Some(again.outcome.summary.trace_hash), f.trace_hash);
+    assert!(again.violation().is_some());
+
+    // A seed written as a replay file (its schedule explicit) is the same run too.
+    let explicit = Repro {
+        protocol: "abd".into(),
+        bug: None,
+        seed: f.seed,
+        setup: Setup {
+            nemesis: Nemesis::Schedule(again.outcome.schedule.clone()),
+            ..buggy.setup.clone()
+        },
+        violation: None,
+    };
+    let replayed = buggy.replay(&explicit).expect("replays");
+    assert_eq!(replayed.outcome.summary.trace_hash, again.outcome.summary.trace_hash);
+
+    // Shrink: no more faults than before, still the same failure, through a file.
+    let s = buggy.shrink(f.seed).expect("runs").expect("the seed fails");
+    assert!(s.faults_after <= s.faults_before && s.faulty_after <= s.faulty_before);
+    let path = std::env::temp_dir().join(format!("actsim-abd-{}.repro.json", std::process::id()));
+    s.repro.write(&path).expect("writes");
+    let file = Repro::read(&path).expect("reads");
+    let _ = std::fs::remove_file(&path);
+    assert!(buggy.replay(&file).expect("replays").violation().is_some());
+
+    // Shrinking never invents a failure: the correct twin passes the shrunk run.
+    let twin = experiment(Abd::default()).replay(&file).expect("replays");
+    assert!(twin.violation().is_none(), "{:?}", twin.violation());
+}
+
+#[test]
+fn the_protocol_gets_a_command_line() {
+    let cli = || {
+        Cli::new()
+            .command_line("abd")
+            .protocol("abd", Abd::default)
+            .bug("read-one", "reads answer from the coordinator's copy", || Abd { read_one: true })
+    };
+    let run = |args: &[&str]| cli().run_from(std::iter::once("abd").chain(args.iter().copied()));
+    let quiet = ["--replicas", "3", "--clients", "6", "--faulty-ms", "3000"];
+    let with = |a: &[&'static str]| [a, &quiet[..]].concat();
+    assert_eq!(run(&with(&["run", "--seed", "1"])), ExitCode::SUCCESS);
+    assert_eq!(run(&with(&["sweep", "--seeds", "0..4"])), ExitCode::SUCCESS);
+    assert_eq!(run(&with(&["sweep", "--seeds", "0..4", "--bug", "read-one"])), ExitCode::from(1));
+    assert_eq!(run(&with(&["run", "--bug", "no-such-bug"])), ExitCode::from(2));
+    assert_eq!(run(&["run", "--replicas", "0"]), ExitCode::from(2));
+}
