@@ -230,7 +230,10 @@ impl Setup {
             ));
         }
         if self.client_timeout.is_zero() {
-            return Err(ExperimentError::config("client_timeout", "must be positive"));
+            return Err(ExperimentError::config(
+                "client_timeout",
+                "must be positive",
+            ));
         }
         let phases = [
             ("healthy", self.healthy),

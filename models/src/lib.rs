@@ -1,14 +1,21 @@
-//! actsim models: the four consistency protocols as actix actors, their clients and workloads,
-//! and the checkers that judge their histories.
+//! actsim models: key-value protocols as actix actors, the experiment that runs any of them
+//! under faults, and the checkers that judge their histories.
 //!
-//! - [`op`]: `Op` / `Ret`, the operations of every actsim history;
-//! - [`eventual`], [`causal`], [`sequential`], [`linearizable`]: the replica protocols, behind
-//!   one interface in [`protocol`]; [`kv`] and [`msg`] their shared request/reply protocol,
-//!   [`client`] and [`workload`] the client side;
-//! - [`cluster`]: one experiment run (replicas, clients, nemesis, heal, final reads);
-//! - [`scenario`]: application scenarios (dns, comments, feed, password) with their invariants;
-//! - [`parse`]: readers for actsim JSON, Jepsen EDN and Porcupine logs;
-//! - [`check`]: linearizability, sequential, causal, eventual, session and availability checkers.
+//! Where to start: implement [`protocol::Protocol`] for your protocol (see its docs, and
+//! `examples/custom_protocol.rs` in the actsim repository), then run it with
+//! [`experiment::Experiment`] — one seed with `run`, many with `sweep`, a failure made small
+//! with `shrink` and rerun from its file with `replay`.
+//!
+//! - [`protocol`]: the trait a protocol implements; [`kv`] its client request/reply messages
+//!   ([`kv::KvMsg`]), [`client`] and [`workload`] the ready-made client side;
+//! - [`eventual`], [`causal`], [`sequential`], [`linearizable`]: the four built-in protocols
+//!   (implemented on the same trait), [`raft`] the replicated log under the last two;
+//! - [`experiment`]: replicas, clients, phases, nemesis, final reads, one seed's run;
+//!   [`sweep`], [`shrink`], [`runner`]: many seeds, minimal failing runs, the seed runner;
+//! - [`evaluate`]: availability per side of the partition and one verdict per model;
+//! - [`check`]: linearizability, sequential, causal, eventual, session and availability
+//!   checkers; [`parse`]: readers for actsim JSON, Jepsen EDN and Porcupine logs;
+//! - [`scenario`]: application scenarios (dns, comments, feed, password) with their invariants.
 
 pub mod causal;
 pub mod check;
@@ -24,8 +31,8 @@ pub mod protocol;
 pub mod raft;
 pub mod runner;
 pub mod scenario;
-pub mod shrink;
-pub mod sweep;
 pub mod sequential;
 mod serde_ms;
+pub mod shrink;
+pub mod sweep;
 pub mod workload;

@@ -178,7 +178,12 @@ impl<T> fmt::Display for Report<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for fl in self.failures.iter().take(LISTED_FAILURES) {
             let lines: Vec<&str> = fl.violation.lines().collect();
-            writeln!(f, "seed {} failed: {}", fl.seed, lines.first().unwrap_or(&""))?;
+            writeln!(
+                f,
+                "seed {} failed: {}",
+                fl.seed,
+                lines.first().unwrap_or(&"")
+            )?;
             // Long counterexamples end with what matters (the operation that cannot be
             // placed): keep the end.
             let rest = &lines[1.min(lines.len())..];
@@ -282,7 +287,9 @@ pub enum SeedsError {
         reason: String,
     },
     /// A shard out of range.
-    #[error("shard {index} of {count}: the index must be below the count, and the count at least 1")]
+    #[error(
+        "shard {index} of {count}: the index must be below the count, and the count at least 1"
+    )]
     Shard {
         /// The shard asked for.
         index: u64,
@@ -707,12 +714,8 @@ impl Runner {
         if self.check_determinism && outcome.violation.is_none() {
             let again = guarded(test, seed, &RunOptions::default());
             if again.violation.is_none() && again.trace_hash != outcome.trace_hash {
-                outcome.violation = Some(self.explain_divergence(
-                    test,
-                    seed,
-                    outcome.trace_hash,
-                    again.trace_hash,
-                ));
+                outcome.violation =
+                    Some(self.explain_divergence(test, seed, outcome.trace_hash, again.trace_hash));
             }
         }
         let mut trace = None;
@@ -751,13 +754,16 @@ impl Runner {
             hashes(guarded(test, seed, &opts)),
         );
         let first = match (&x, &y) {
-            (Some(x), Some(y)) => x.iter().zip(y).position(|(p, q)| p != q).or(
-                if x.len() != y.len() {
-                    Some(x.len().min(y.len()))
-                } else {
-                    None
-                },
-            ),
+            (Some(x), Some(y)) => {
+                x.iter()
+                    .zip(y)
+                    .position(|(p, q)| p != q)
+                    .or(if x.len() != y.len() {
+                        Some(x.len().min(y.len()))
+                    } else {
+                        None
+                    })
+            }
             _ => None,
         };
         let fmt_hash = |h: Option<TraceHash>| h.map_or("none".to_string(), |h| h.to_string());

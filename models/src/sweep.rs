@@ -89,7 +89,8 @@ impl<P: Protocol> Experiment<P> {
             }
         });
         for f in &mut report.failures {
-            f.shrink.get_or_insert_with(|| format!("ACTSIM_SHRINK=1 {}", f.reproduce));
+            f.shrink
+                .get_or_insert_with(|| format!("ACTSIM_SHRINK=1 {}", f.reproduce));
         }
         if runner.shrinks() {
             if let Some(first) = report.failures.first().map(|f| f.seed) {

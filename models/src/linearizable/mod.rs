@@ -29,8 +29,8 @@ use sim_core::{Deliver, Durable, Env, NodeId, SimError, SimTime, Timeout};
 
 use crate::check::Model;
 use crate::kv::{KvMsg, KvReply, KvRequest, ReadLocal};
-use crate::protocol::{ClientRouting, Membership, Protocol, ProtocolSim, ReplicaEnv};
 use crate::op::{Key, Op, Ret};
+use crate::protocol::{ClientRouting, Membership, Protocol, ProtocolSim, ReplicaEnv};
 use crate::raft::{is_logged, Inspect, Persistent, Raft, ReadTicket, Status, Timing, WAIT_LIMIT};
 
 pub use crate::raft::{Message, Timer};
@@ -73,7 +73,12 @@ pub struct Replica<E: Env> {
 
 impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
     /// A replica among `replicas`, from its durable state.
-    pub fn new(env: E, durable: Durable<Persistent>, replicas: &[NodeId], cfg: &Linearizable) -> Self {
+    pub fn new(
+        env: E,
+        durable: Durable<Persistent>,
+        replicas: &[NodeId],
+        cfg: &Linearizable,
+    ) -> Self {
         // The bug also disables check quorum, so a deposed leader keeps believing it leads.
         let check_quorum = !cfg.bug;
         let raft = Raft::new(

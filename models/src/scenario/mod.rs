@@ -58,8 +58,8 @@ use sim_core::history::{Operation, Outcome as OpOutcome, Recorder};
 use sim_core::{NodeId, RunSummary, SimEnv, SimTime};
 
 use crate::check::availability::{availability, ClientGroup, Counts, Window};
-use crate::client::ClientTimer;
 use crate::check::Model;
+use crate::client::ClientTimer;
 use crate::experiment::{Cluster, Experiment, ExperimentError, Outcome, Setup, Side};
 use crate::kv::KvMsg;
 use crate::op::{KvHistory, Op, Ret};
@@ -333,7 +333,10 @@ impl<P: Protocol> ScenarioExperiment<P> {
         if self.after_heal > exp.quiet {
             return Err(ExperimentError::Config {
                 field: "after_heal".into(),
-                reason: format!("{:?} is longer than the quiet phase {:?}", self.after_heal, exp.quiet),
+                reason: format!(
+                    "{:?} is longer than the quiet phase {:?}",
+                    self.after_heal, exp.quiet
+                ),
             });
         }
         if self.sample_every.is_zero() {

@@ -35,8 +35,8 @@ use sim_core::{Deliver, Durable, Env, NodeId, SimError, SimTime, Timeout};
 
 use crate::check::Model;
 use crate::kv::{KvMsg, KvReply, KvRequest, ReadLocal};
-use crate::protocol::{ClientRouting, Membership, Protocol, ProtocolSim, ReplicaEnv};
 use crate::op::{Key, Op, Ret};
+use crate::protocol::{ClientRouting, Membership, Protocol, ProtocolSim, ReplicaEnv};
 use crate::raft::{self, is_logged, Inspect, Persistent, Raft, Status, Timing, WAIT_LIMIT};
 
 pub use crate::raft::Timer;
@@ -98,7 +98,12 @@ fn wrap(m: raft::Message) -> KvMsg<Message> {
 
 impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
     /// A replica among `replicas`, from its durable state.
-    pub fn new(env: E, durable: Durable<Persistent>, replicas: &[NodeId], cfg: &Sequential) -> Self {
+    pub fn new(
+        env: E,
+        durable: Durable<Persistent>,
+        replicas: &[NodeId],
+        cfg: &Sequential,
+    ) -> Self {
         // Check quorum: a leader cut off in a minority steps down, so writes there fail fast.
         let raft = Raft::new(
             env,
@@ -230,9 +235,7 @@ impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Handler<Deliver<KvMsg<Message>
         match d.msg {
             KvMsg::Request(req) => self.on_request(d.from, req),
             KvMsg::Peer(Message::Raft(m)) => self.raft.on_message(d.from, m),
-            KvMsg::Peer(Message::Forward { client, request }) => {
-                self.on_forward(client, request)
-            }
+            KvMsg::Peer(Message::Forward { client, request }) => self.on_forward(client, request),
             _ => {}
         }
         if !self.reads.is_empty() {
