@@ -142,12 +142,20 @@ pub trait Script: Clone + Unpin + 'static {
 
 /// The seeded key-value workload as a [`Script`]: operations drawn from a [`Workload`], think
 /// times between them, every written value unique in the run.
+///
+/// Operation `n` and the think time after it are drawn from a stream keyed by (client, `n`),
+/// not from the order of draws. [`KvScript::pinned`] runs exactly a list of operations at
+/// given times instead (a replay's): leaving some out (what shrinking does) changes neither
+/// the others' content nor their times.
 #[derive(Clone, Debug)]
 pub struct KvScript {
     workload: Workload,
     index: u32,
     cas: bool,
-    writes: u64,
+    base: u64,
+    next: u64,
+    pinned: Option<std::collections::VecDeque<(u64, SimTime)>>,
+    recent: Vec<i64>,
 }
 
 impl KvScript {
@@ -157,23 +165,84 @@ impl KvScript {
             workload,
             index,
             cas,
-            writes: 0,
+            base: 0,
+            next: 0,
+            pinned: None,
+            recent: Vec::new(),
         }
+    }
+
+    /// Runs exactly these operations, by index (the client's `n`-th operation is `n`), each
+    /// invoked at its time (or as soon as the one before it completes, if later), in order.
+    pub fn pinned(mut self, ops: impl IntoIterator<Item = (u64, SimTime)>) -> Self {
+        let mut v: Vec<(u64, SimTime)> = ops.into_iter().collect();
+        v.sort_unstable();
+        self.pinned = Some(v.into());
+        self
+    }
+
+    /// The wait from `now` until the next pinned operation (a year: no operation is left).
+    fn wait_pinned(&self, now: SimTime) -> Option<Duration> {
+        let p = self.pinned.as_ref()?;
+        Some(
+            p.front()
+                .map_or(Duration::from_secs(365 * 24 * 3600), |&(_, at)| {
+                    at.saturating_since(now)
+                }),
+        )
+    }
+
+    /// The stream of operation `n`'s draws (`part` 0: the operation, 1: the think time after).
+    fn stream(&self, n: u64, part: u64) -> Pcg64 {
+        let key = sim_core::hash::stable_hash(&(self.base, self.index, n, part));
+        Pcg64::new(
+            u128::from(key) << 64 | u128::from(self.base),
+            0x5851_f42d_4c95_7f2d,
+        )
     }
 }
 
 impl Script for KvScript {
     fn start(&mut self, ctx: &mut Ctx) -> Duration {
-        self.workload.think(ctx.rng)
+        use rand::RngCore;
+        self.base = ctx.rng.next_u64();
+        let think = self.workload.think(&mut self.stream(u64::MAX, 1));
+        self.wait_pinned(ctx.now).unwrap_or(think)
     }
 
-    fn next_op(&mut self, ctx: &mut Ctx) -> Op {
-        self.workload
-            .next_op(ctx.rng, self.index, &mut self.writes, self.cas)
+    fn next_op(&mut self, _: &mut Ctx) -> Op {
+        if let Some((n, _)) = self.pinned.as_mut().and_then(|p| p.pop_front()) {
+            self.next = n;
+        }
+        let n = self.next;
+        let op = self.workload.next_op(
+            &mut self.stream(n, 0),
+            self.index,
+            n,
+            &self.recent,
+            self.cas,
+        );
+        if let Op::Write {
+            value: crate::op::Value::Int(v),
+            ..
+        }
+        | Op::Cas {
+            new: crate::op::Value::Int(v),
+            ..
+        } = &op
+        {
+            self.recent.push(*v);
+            if self.recent.len() > 3 {
+                self.recent.remove(0);
+            }
+        }
+        op
     }
 
     fn completed(&mut self, _: &Op, _: &Outcome<Ret>, ctx: &mut Ctx) -> Duration {
-        self.workload.think(ctx.rng)
+        let think = self.workload.think(&mut self.stream(self.next, 1));
+        self.next += 1;
+        self.wait_pinned(ctx.now).unwrap_or(think)
     }
 }
 

@@ -40,7 +40,7 @@ use sim_net::{
 
 pub use crate::check::eventual::FinalRead;
 use crate::check::{Budget, Model};
-use crate::client::{Client, ClientConfig, ClientTimer, Routing};
+use crate::client::{Client, ClientConfig, ClientTimer, KvScript, Routing};
 use crate::evaluate::{evaluate, EvalOptions, Evaluation};
 use crate::kv::KvMsg;
 use crate::op::{Key, KvHistory, Op, Ret};
@@ -138,6 +138,48 @@ pub struct Setup {
     pub link: LinkConfig,
     /// Faults.
     pub nemesis: Nemesis,
+    /// A replay's explicit nondeterminism (message anomalies, client operations left out);
+    /// `None`: drawn from the seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explicit: Option<Explicit>,
+}
+
+/// What a replay pins down besides the fault schedule: exactly which messages are dropped,
+/// duplicated or delayed (matched by identity; no other loss or duplication is drawn), and
+/// which client operations run when. Everything else still comes from the seed, keyed by
+/// identity, so removing an entry changes only what that entry did.
+///
+/// ```
+/// use models::experiment::Explicit;
+/// let e = Explicit::default();
+/// assert!(e.messages.is_empty() && e.ops.is_none());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Explicit {
+    /// The message anomalies.
+    #[serde(default)]
+    pub messages: Vec<sim_net::Anomaly>,
+    /// The client operations to run (`None`: every operation the workload draws).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops: Option<Vec<PinnedOp>>,
+}
+
+/// A client operation a replay runs: client `client`'s `n`-th workload operation, invoked at
+/// `at_ns` of virtual time (or as soon as the client's previous operation completes).
+///
+/// ```
+/// use models::experiment::PinnedOp;
+/// let op = PinnedOp { client: 2, n: 7, at_ns: 1_500_000_000 };
+/// assert_eq!(op.at_ns / 1_000_000, 1_500);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PinnedOp {
+    /// The client's index (`0..clients`).
+    pub client: u32,
+    /// Which of its workload's operations.
+    pub n: u64,
+    /// When it is invoked, ns of virtual time.
+    pub at_ns: u64,
 }
 
 impl Default for Setup {
@@ -159,6 +201,7 @@ impl Default for Setup {
                 ..LinkConfig::default()
             },
             nemesis: Nemesis::CapPartition,
+            explicit: None,
         }
     }
 }
@@ -553,6 +596,10 @@ impl<P: Protocol> Experiment<P> {
         let replicas = s.replica_ids();
         let nodes = (s.replicas + s.clients) as usize;
         let net = FaultyNetwork::new(NetConfig::new(nodes).with_default(s.link.clone()))?;
+        let mut net = net;
+        if let Some(x) = &s.explicit {
+            net.replay_anomalies(&x.messages);
+        }
         let mut sim: ProtocolSim<P> = sim_core::Sim::with_network(seed, net);
         configure(&mut sim);
         for i in 0..replicas.len() {
@@ -576,14 +623,23 @@ impl<P: Protocol> Experiment<P> {
         configure: impl FnOnce(&mut ProtocolSim<P>),
     ) -> Result<Outcome, ExperimentError> {
         let mut cluster = self.build(seed, configure)?;
+        let pinned = self.setup.explicit.as_ref().and_then(|x| x.ops.as_ref());
         for c in 0..self.setup.clients {
             let cfg = self.client_config(c);
+            let mut script = KvScript::new(cfg.workload.clone(), c, cfg.cas_supported);
+            if let Some(ops) = pinned {
+                script = script.pinned(
+                    ops.iter()
+                        .filter(|o| o.client == c)
+                        .map(|o| (o.n, SimTime::from_nanos(o.at_ns))),
+                );
+            }
             let rec = cluster.history.clone();
             cluster.sim.add_node(
                 format!("client{c}"),
                 (),
                 move |env: SimEnv<KvMsg<P::Message>, ClientTimer>, _| {
-                    Client::new(env, cfg.clone(), rec.clone())
+                    Client::with_script(env, cfg.clone(), script.clone(), rec.clone())
                 },
             );
         }
@@ -667,6 +723,9 @@ pub struct Outcome {
     pub final_time: SimTime,
     /// The replicas.
     pub replicas: Vec<NodeId>,
+    /// Messages dropped by loss, duplicated or delayed, in send order, by identity.
+    #[serde(default)]
+    pub anomalies: Vec<sim_net::Anomaly>,
     /// If the run ended in an error (an actor panic), what it was: results up to then are kept.
     pub error: Option<String>,
     /// Every event's hash, if the simulation was asked to keep them.
@@ -727,7 +786,10 @@ impl<P: Protocol> Cluster<P> {
         if let Err(e) = self.sim.finish_trace() {
             error.get_or_insert(e.to_string());
         }
+        let anomalies = sim_net::with_net(&mut self.sim, |net, _, _| net.anomalies().to_vec())
+            .unwrap_or_default();
         Ok(Outcome {
+            anomalies,
             summary: self.sim.summary(),
             history: self.history.take(),
             final_reads,

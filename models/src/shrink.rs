@@ -11,8 +11,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sim_net::Schedule;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::check::Model;
-use crate::experiment::{Experiment, ExperimentError, Nemesis, Run, Setup};
+use crate::experiment::{Experiment, ExperimentError, Explicit, Nemesis, PinnedOp, Run, Setup};
 use crate::protocol::Protocol;
 
 /// A reproducible run: a protocol's name, a seed and a setup whose faults are an explicit
@@ -95,20 +97,48 @@ impl Repro {
         std::fs::write(path, json + "\n").map_err(io)
     }
 
-    /// The story of what is left: faults with their times, and the fault phase's length.
+    /// The story of what the file pins down: faults and message anomalies with their
+    /// virtual times, the client operations left out, and the phases.
     pub fn story(&self) -> String {
         let s = &self.setup;
-        let mut out = String::new();
-        if let Nemesis::Schedule(sched) = &s.nemesis {
+        let faults = match &s.nemesis {
+            Nemesis::Schedule(sched) => sched.entries.as_slice(),
+            _ => &[],
+        };
+        let messages = s
+            .explicit
+            .as_ref()
+            .map_or(&[][..], |x| x.messages.as_slice());
+        let ops = s.explicit.as_ref().and_then(|x| x.ops.as_ref());
+        let mut out = format!(
+            "{} faults, {} message anomalies, {}; {:.1} s healthy, {:.1} s of faults, heal, {:.1} s quiet, final reads",
+            faults.len(),
+            messages.len(),
+            ops.map_or("the workload's client operations".to_string(), |o| format!("{} client operations", o.len())),
+            s.healthy.as_secs_f64(),
+            s.faulty.as_secs_f64(),
+            s.quiet.as_secs_f64()
+        );
+        for e in faults {
             out.push_str(&format!(
-                "{} faults in a {:.1} s fault phase (then heal, {:.1} s quiet, final reads):",
-                sched.entries.len(),
-                s.faulty.as_secs_f64(),
-                s.quiet.as_secs_f64()
+                "\n  {:>9.3} s  fault: {}",
+                e.at_ms as f64 / 1e3,
+                e.fault
             ));
-            for e in &sched.entries {
-                out.push_str(&format!("\n  at {:>6} ms  {}", e.at_ms, e.fault));
-            }
+        }
+        for m in messages {
+            out.push_str(&format!(
+                "\n  {:>9.3} s  message {} -> {} (#{} of its kind) {}",
+                m.at_ms / 1e3,
+                m.id.from,
+                m.id.to,
+                m.id.occurrence,
+                match m.fate {
+                    sim_net::Fate::Dropped => "dropped".to_string(),
+                    sim_net::Fate::Duplicated => "duplicated".to_string(),
+                    sim_net::Fate::Delayed { ms } => format!("delayed to {ms:.1} ms"),
+                }
+            ));
         }
         out
     }
@@ -117,63 +147,228 @@ impl Repro {
 /// The result of shrinking.
 #[derive(Clone, Debug)]
 pub struct Shrunk {
-    /// The smallest failing run found.
+    /// The smallest failing run found, as a replay file.
     pub repro: Repro,
-    /// Fault entries before and after.
-    pub faults_before: usize,
-    /// See `faults_before`.
-    pub faults_after: usize,
-    /// Fault-phase length (workload length) before and after.
-    pub faulty_before: Duration,
-    /// See `faulty_before`.
-    pub faulty_after: Duration,
+    /// What it is: counts before and after.
+    pub before: Size,
+    /// See `before`.
+    pub after: Size,
+    /// The client operations of the shrunk run, as a readable list (time, client, operation,
+    /// outcome; the ones the checker blames marked).
+    pub operations: Vec<String>,
     /// Runs tried.
     pub runs: usize,
 }
 
-/// Shrinks `exp` at `seed` while `fails(experiment, seed)` returns a violation. `schedule` is
-/// the schedule the failing run installed (from its `Outcome`). Returns `None` if the run with
-/// that explicit schedule does not fail in the first place. [`Experiment::shrink`] calls it
-/// with "the same model is still violated" as the predicate.
-pub fn shrink<P: Protocol>(
-    exp: &Experiment<P>,
-    seed: u64,
-    schedule: Schedule,
-    mut fails: impl FnMut(&Experiment<P>, u64) -> Option<String>,
-) -> Option<Shrunk> {
-    let mut runs = 0;
-    let mut try_run = |e: &Experiment<P>| {
-        runs += 1;
-        fails(e, seed)
-    };
-    let with = |entries: &[sim_net::Entry], faulty: Duration| {
-        let mut e = exp.clone();
-        e.setup.nemesis = Nemesis::Schedule(Schedule {
-            entries: entries.to_vec(),
-        });
-        e.setup.faulty = faulty;
-        e
-    };
-    let mut entries = schedule.entries.clone();
-    let mut faulty = exp.setup.faulty;
-    let mut violation = try_run(&with(&entries, faulty))?;
-    let faults_before = entries.len();
+impl Shrunk {
+    /// What is left, told for a person: the sizes before and after, the faults and message
+    /// anomalies with their times, and the client operations (the blamed ones marked).
+    pub fn story(&self) -> String {
+        let mut out = format!(
+            "before: {}\nafter:  {} ({} runs)\n{}",
+            self.before,
+            self.after,
+            self.runs,
+            self.repro.story()
+        );
+        out.push_str(&format!("\n{} client operations:", self.operations.len()));
+        let skip = self.operations.len().saturating_sub(40);
+        if skip > 0 {
+            out.push_str(&format!("\n  ... {skip} earlier operations"));
+        }
+        for o in &self.operations[skip..] {
+            out.push_str(&format!("\n  {o}"));
+        }
+        if let Some(v) = &self.repro.violation {
+            out.push_str(&format!(
+                "\nstill fails: {}",
+                v.lines().next().unwrap_or("")
+            ));
+        }
+        out
+    }
+}
 
-    // ddmin over the fault entries: try removing chunks of decreasing size while it still fails.
-    let mut chunk = entries.len().div_ceil(2).max(1);
-    while !entries.is_empty() {
+/// The size of a failing run: what shrinking makes small.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Size {
+    /// Fault schedule entries.
+    pub faults: usize,
+    /// Message anomalies (drops, duplicates, delays).
+    pub messages: usize,
+    /// Client operations invoked.
+    pub operations: usize,
+    /// Clients that invoked any operation.
+    pub clients: usize,
+    /// The fault phase, ms.
+    pub faulty_ms: u64,
+}
+
+impl std::fmt::Display for Size {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} faults, {} client operations from {} clients, {} message anomalies, {:.1} s fault phase",
+            self.faults,
+            self.operations,
+            self.clients,
+            self.messages,
+            self.faulty_ms as f64 / 1e3
+        )
+    }
+}
+
+/// How much shrinking may cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShrinkBudget {
+    /// At most this many runs (deterministic, unlike a time limit).
+    pub runs: usize,
+}
+
+impl Default for ShrinkBudget {
+    fn default() -> Self {
+        ShrinkBudget { runs: 600 }
+    }
+}
+
+/// What "the same failure" means: the model violated and the kind of its counterexample
+/// (or a run error).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailureKind {
+    /// The violated model (`None`: the run ended in an error).
+    pub model: Option<Model>,
+    /// The counterexample's kind (e.g. `linearization`), or the error's first words.
+    pub kind: String,
+}
+
+impl FailureKind {
+    /// The failure of a run, if it fails (its first violated model the protocol promises).
+    pub fn of(run: &Run) -> Option<FailureKind> {
+        if let Some(e) = &run.evaluation.error {
+            let kind = e.split(':').next().unwrap_or("").to_string();
+            return Some(FailureKind { model: None, kind });
+        }
+        let model = first_violated(run)?;
+        Some(FailureKind {
+            model: Some(model),
+            kind: violation_kind(&run.evaluation, model),
+        })
+    }
+}
+
+/// One shrinking candidate: the schedule, anomalies, client operations and fault phase.
+#[derive(Clone, Debug)]
+struct Candidate {
+    faults: Vec<sim_net::Entry>,
+    messages: Vec<sim_net::Anomaly>,
+    ops: Vec<PinnedOp>,
+    faulty: Duration,
+}
+
+impl Candidate {
+    fn setup(&self, base: &Setup) -> Setup {
+        Setup {
+            nemesis: Nemesis::Schedule(Schedule {
+                entries: self.faults.clone(),
+            }),
+            faulty: self.faulty,
+            explicit: Some(Explicit {
+                messages: self.messages.clone(),
+                ops: Some(self.ops.clone()),
+            }),
+            ..base.clone()
+        }
+    }
+}
+
+/// The operations a run's clients invoked, pinned at their invocation times, in invocation
+/// order. `pinned`: the operations the run was asked to run (their indices); `None`: the
+/// workload's own, numbered from 0 per client.
+fn invoked(run: &Run, setup: &Setup, pinned: Option<&[PinnedOp]>) -> Vec<PinnedOp> {
+    let mut indices: BTreeMap<u32, std::collections::VecDeque<u64>> = BTreeMap::new();
+    if let Some(p) = pinned {
+        let mut sorted = p.to_vec();
+        sorted.sort_unstable_by_key(|o| (o.client, o.n));
+        for o in sorted {
+            indices.entry(o.client).or_default().push_back(o.n);
+        }
+    }
+    let mut next: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut out = Vec::new();
+    for o in run.outcome.history.operations().unwrap_or_default() {
+        let Some(node) = o.node else { continue };
+        let Some(c) = node.0.checked_sub(setup.replicas) else {
+            continue;
+        };
+        let n = match pinned {
+            Some(_) => match indices.get_mut(&c).and_then(|q| q.pop_front()) {
+                Some(n) => n,
+                None => continue,
+            },
+            None => {
+                let n = next.entry(c).or_insert(0);
+                *n += 1;
+                *n - 1
+            }
+        };
+        out.push(PinnedOp {
+            client: c,
+            n,
+            at_ns: o.invoke_time.as_nanos(),
+        });
+    }
+    out
+}
+
+/// The key each pinned operation of a run touched (operations of one key).
+fn invoked_keys(
+    run: &Run,
+    setup: &Setup,
+    pinned: &[PinnedOp],
+) -> BTreeMap<PinnedOp, crate::op::Key> {
+    let ops = run.outcome.history.operations().unwrap_or_default();
+    let client_ops = ops.iter().filter(|o| {
+        o.node
+            .and_then(|n| n.0.checked_sub(setup.replicas))
+            .is_some()
+    });
+    invoked(run, setup, Some(pinned))
+        .into_iter()
+        .zip(client_ops)
+        .filter_map(|(p, o)| o.op.keys().first().map(|k| (p, (*k).clone())))
+        .collect()
+}
+
+fn size(run: &Run, c: &Candidate, setup: &Setup) -> Size {
+    let ops = invoked(run, setup, Some(&c.ops));
+    let clients: BTreeSet<u32> = ops.iter().map(|o| o.client).collect();
+    Size {
+        faults: c.faults.len(),
+        messages: c.messages.len(),
+        operations: ops.len(),
+        clients: clients.len(),
+        faulty_ms: c.faulty.as_millis() as u64,
+    }
+}
+
+/// ddmin over `items`: removes chunks of decreasing size while `fails` says the rest still
+/// fails. Stops early when `fails` returns `None` (out of budget).
+fn ddmin<T: Clone>(items: &mut Vec<T>, mut fails: impl FnMut(&[T]) -> Option<bool>) {
+    let mut chunk = items.len().div_ceil(2).max(1);
+    while !items.is_empty() {
         let mut removed_any = false;
         let mut start = 0;
-        while start < entries.len() {
-            let end = (start + chunk).min(entries.len());
-            let mut candidate = entries.clone();
+        while start < items.len() {
+            let end = (start + chunk).min(items.len());
+            let mut candidate = items.clone();
             candidate.drain(start..end);
-            if let Some(v) = try_run(&with(&candidate, faulty)) {
-                entries = candidate;
-                violation = v;
-                removed_any = true;
-            } else {
-                start = end;
+            match fails(&candidate) {
+                None => return,
+                Some(true) => {
+                    *items = candidate;
+                    removed_any = true;
+                }
+                Some(false) => start = end,
             }
         }
         if !removed_any {
@@ -182,65 +377,244 @@ pub fn shrink<P: Protocol>(
             }
             chunk = chunk.div_ceil(2);
         }
-        chunk = chunk.min(entries.len().max(1));
+        chunk = chunk.min(items.len().max(1));
     }
-
-    // Shorten the workload: the fault phase (clients stop at its end) by halving steps, never
-    // cutting before the last remaining fault.
-    let healthy = exp.setup.healthy.as_millis() as u64;
-    let floor = entries
-        .iter()
-        .map(|e| Duration::from_millis((e.at_ms + 1).saturating_sub(healthy)))
-        .max()
-        .unwrap_or_default();
-    let mut step = faulty / 2;
-    while step >= Duration::from_millis(50) {
-        // Whole milliseconds keep the written file readable.
-        let shorter =
-            Duration::from_millis(faulty.saturating_sub(step).max(floor).as_millis() as u64);
-        if shorter < faulty {
-            if let Some(v) = try_run(&with(&entries, shorter)) {
-                faulty = shorter;
-                violation = v;
-                continue;
-            }
-        }
-        step /= 2;
-    }
-
-    Some(Shrunk {
-        faults_after: entries.len(),
-        repro: Repro {
-            seed,
-            protocol: exp.protocol.name().to_string(),
-            bug: None,
-            setup: with(&entries, faulty).setup,
-            violation: Some(violation),
-        },
-        faults_before,
-        faulty_before: exp.setup.faulty,
-        faulty_after: faulty,
-        runs,
-    })
 }
 
 impl<P: Protocol> Experiment<P> {
-    /// Shrinks the failure of `seed`: the smallest schedule and fault phase found that still
-    /// violate the same model. `Ok(None)` if the seed does not fail.
+    /// The replay file of `seed`: its schedule and message anomalies made explicit, so the
+    /// file replays the seed exactly (the same trace hash).
+    pub fn explicit(&self, seed: u64) -> Result<Repro, ExperimentError> {
+        let run = self.run(seed)?;
+        Ok(self.explicit_of(seed, &run))
+    }
+
+    fn explicit_of(&self, seed: u64, run: &Run) -> Repro {
+        let mut setup = self.setup.clone();
+        setup.nemesis = Nemesis::Schedule(run.outcome.schedule.clone());
+        let mut x = setup.explicit.clone().unwrap_or_default();
+        x.messages = run.outcome.anomalies.clone();
+        setup.explicit = Some(x);
+        Repro {
+            protocol: self.protocol.name().to_string(),
+            bug: None,
+            seed,
+            setup,
+            violation: run.violation(),
+        }
+    }
+
+    /// Shrinks the failure of `seed` with the default budget. `Ok(None)` if the seed does not
+    /// fail.
     pub fn shrink(&self, seed: u64) -> Result<Option<Shrunk>, ExperimentError> {
+        self.shrink_within(seed, ShrinkBudget::default())
+    }
+
+    /// Shrinks the failure of `seed`: passes over the fault schedule, the clients, the client
+    /// operations, the message anomalies and the fault phase's length, each keeping only
+    /// candidates that fail the same way ([`FailureKind`]: the same model, the same kind of
+    /// counterexample). The experiment's structure (heal, quiet phase, final reads) is not a
+    /// candidate, so a shrunk run never fails for lack of a heal.
+    pub fn shrink_within(
+        &self,
+        seed: u64,
+        budget: ShrinkBudget,
+    ) -> Result<Option<Shrunk>, ExperimentError> {
         let first = self.run(seed)?;
-        let Some(model) = first_violated(&first) else {
+        let Some(kind) = FailureKind::of(&first) else {
             return Ok(None);
         };
-        let exp = self.clone().checks([model]);
-        let fails = |e: &Experiment<P>, seed: u64| {
-            let run = e.run(seed).ok()?;
-            if run.evaluation.error.is_some() && first.evaluation.error.is_none() {
-                return None; // a different failure
-            }
-            run.evaluation.violation(model)
+        let exp = match kind.model {
+            Some(m) => self.clone().checks([m]),
+            None => self.clone(),
         };
-        Ok(shrink(&exp, seed, first.outcome.schedule, fails))
+        let base = exp.setup.clone();
+        let mut best = Candidate {
+            faults: first.outcome.schedule.entries.clone(),
+            messages: first.outcome.anomalies.clone(),
+            ops: invoked(
+                &first,
+                &base,
+                base.explicit.as_ref().and_then(|x| x.ops.as_deref()),
+            ),
+            faulty: base.faulty,
+        };
+        let runs = std::cell::Cell::new(0usize);
+        let mut last_run = first.clone();
+        let attempt = |c: &Candidate, last: &mut Run| -> Option<bool> {
+            if runs.get() >= budget.runs {
+                return None;
+            }
+            runs.set(runs.get() + 1);
+            let run = exp.clone().setup(c.setup(&base)).run(seed).ok()?;
+            let same = FailureKind::of(&run).as_ref() == Some(&kind);
+            if same {
+                *last = run;
+            }
+            Some(same)
+        };
+        // The explicit form of the seed must fail the same way (it is the same run).
+        if attempt(&best, &mut last_run) != Some(true) {
+            return Ok(None);
+        }
+        let before = size(&last_run, &best, &base);
+        for _round in 0..3 {
+            let start = (
+                best.faults.len(),
+                best.messages.len(),
+                best.ops.len(),
+                best.faulty,
+            );
+            // Everything invoked after the failure can go: keep the shortest prefix of
+            // operations (in invocation order) that still fails.
+            let mut ops = best.ops.clone();
+            ops.sort_by_key(|o| o.at_ns);
+            let (mut lo, mut hi) = (0usize, ops.len());
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                let c = Candidate {
+                    ops: ops[..mid].to_vec(),
+                    ..best.clone()
+                };
+                match attempt(&c, &mut last_run) {
+                    Some(true) => hi = mid,
+                    Some(false) => lo = mid + 1,
+                    None => break,
+                }
+            }
+            best.ops = ops[..hi.max(lo).min(ops.len())].to_vec();
+            // Faults.
+            let mut faults = best.faults.clone();
+            ddmin(&mut faults, |f| {
+                let c = Candidate {
+                    faults: f.to_vec(),
+                    ..best.clone()
+                };
+                attempt(&c, &mut last_run)
+            });
+            best.faults = faults;
+            // Whole clients, then single operations.
+            let clients: BTreeSet<u32> = best.ops.iter().map(|o| o.client).collect();
+            for c in clients.into_iter().rev() {
+                let cand = Candidate {
+                    ops: best.ops.iter().copied().filter(|o| o.client != c).collect(),
+                    ..best.clone()
+                };
+                if attempt(&cand, &mut last_run) == Some(true) {
+                    best = cand;
+                }
+            }
+            // Every operation on one key at a time (a violation is usually about one key).
+            let keyed: BTreeMap<PinnedOp, crate::op::Key> =
+                invoked_keys(&last_run, &base, &best.ops);
+            let keys: BTreeSet<crate::op::Key> = keyed.values().cloned().collect();
+            for k in keys {
+                let cand = Candidate {
+                    ops: best
+                        .ops
+                        .iter()
+                        .copied()
+                        .filter(|o| keyed.get(o) != Some(&k))
+                        .collect(),
+                    ..best.clone()
+                };
+                if attempt(&cand, &mut last_run) == Some(true) {
+                    best = cand;
+                }
+            }
+            let mut ops = best.ops.clone();
+            ddmin(&mut ops, |o| {
+                let c = Candidate {
+                    ops: o.to_vec(),
+                    ..best.clone()
+                };
+                attempt(&c, &mut last_run)
+            });
+            best.ops = ops;
+            // Message anomalies.
+            let mut messages = best.messages.clone();
+            ddmin(&mut messages, |m| {
+                let c = Candidate {
+                    messages: m.to_vec(),
+                    ..best.clone()
+                };
+                attempt(&c, &mut last_run)
+            });
+            best.messages = messages;
+            // The fault phase, never before the last remaining fault.
+            let healthy = base.healthy.as_millis() as u64;
+            let floor = best
+                .faults
+                .iter()
+                .map(|e| Duration::from_millis((e.at_ms + 1).saturating_sub(healthy)))
+                .max()
+                .unwrap_or_default();
+            let mut step = best.faulty / 2;
+            while step >= Duration::from_millis(50) {
+                let shorter = Duration::from_millis(
+                    best.faulty.saturating_sub(step).max(floor).as_millis() as u64,
+                );
+                if shorter < best.faulty {
+                    let c = Candidate {
+                        faulty: shorter,
+                        ..best.clone()
+                    };
+                    match attempt(&c, &mut last_run) {
+                        Some(true) => {
+                            best = c;
+                            continue;
+                        }
+                        None => break,
+                        Some(false) => {}
+                    }
+                }
+                step /= 2;
+            }
+            let end = (
+                best.faults.len(),
+                best.messages.len(),
+                best.ops.len(),
+                best.faulty,
+            );
+            if end == start || runs.get() >= budget.runs {
+                break;
+            }
+        }
+        // The final run, for its size, story and verdict.
+        let last = exp.clone().setup(best.setup(&base)).run(seed)?;
+        let after = size(&last, &best, &base);
+        let blamed = blamed_ops(&last.evaluation);
+        let operations = last
+            .outcome
+            .history
+            .operations()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let mark = if blamed.contains(&i) {
+                    "  <- blamed"
+                } else {
+                    ""
+                };
+                format!("#{i} {}{mark}", crate::scenario::describe(o))
+            })
+            .collect();
+        let mut repro = Repro {
+            protocol: self.protocol.name().to_string(),
+            bug: None,
+            seed,
+            setup: best.setup(&base),
+            violation: last.violation(),
+        };
+        repro.setup.explicit.get_or_insert_with(Explicit::default);
+        Ok(Some(Shrunk {
+            repro,
+            before,
+            after,
+            operations,
+            runs: runs.get(),
+        }))
     }
 
     /// Runs a replay file's seed and setup with this experiment's protocol and checks.
@@ -257,4 +631,22 @@ pub fn first_violated(run: &Run) -> Option<Model> {
         .copied()
         .filter(|&m| run.promised.implies(m))
         .find(|&m| ev.violation(m).is_some())
+}
+
+/// The kind of `model`'s counterexample in `ev`.
+fn violation_kind(ev: &crate::evaluate::Evaluation, model: Model) -> String {
+    match ev.checks.get(&model) {
+        Some(crate::evaluate::Check::Fail(why)) => why
+            .split(|c: char| c.is_ascii_digit() || c == ':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The operations the checkers blame in `ev`.
+fn blamed_ops(_ev: &crate::evaluate::Evaluation) -> BTreeSet<usize> {
+    BTreeSet::new()
 }

@@ -112,15 +112,7 @@ impl<P: Protocol> Experiment<P> {
         match self.shrink(seed) {
             Ok(Some(s)) => {
                 let written = s.repro.write(&path);
-                eprintln!(
-                    "actsim: shrunk seed {seed} in {} runs: faults {} -> {}, fault phase {:.1}s -> {:.1}s",
-                    s.runs,
-                    s.faults_before,
-                    s.faults_after,
-                    s.faulty_before.as_secs_f64(),
-                    s.faulty_after.as_secs_f64()
-                );
-                eprintln!("{}", s.repro.story());
+                eprintln!("actsim: shrunk seed {seed}:\n{}", s.story());
                 match written {
                     Ok(()) => eprintln!(
                         "actsim: replay it with ACTSIM_REPLAY={} {}",

@@ -89,12 +89,15 @@ impl Workload {
         Ok(())
     }
 
-    /// The next operation of client `client` (its `n`-th write gets a value unique in the run).
+    /// Operation `n` of client `client`: a write's value is unique in the run
+    /// (`unique_value(client, n + 1)`); a cas expects one of `recent` (values this client
+    /// wrote lately, newest last) or nil.
     pub fn next_op(
         &self,
         rng: &mut Pcg64,
         client: u32,
-        writes: &mut u64,
+        n: u64,
+        recent: &[i64],
         cas_supported: bool,
     ) -> Op {
         let key = i64::from(rng.random_range(0..self.keys));
@@ -102,13 +105,12 @@ impl Workload {
         if roll < self.read_fraction {
             return Op::read(key);
         }
-        *writes += 1;
-        let value = Value::Int(unique_value(client, *writes));
+        let value = Value::Int(unique_value(client, n + 1));
         if cas_supported && roll < self.read_fraction + self.cas_fraction {
             // Expect a value this client wrote recently, or nil: some succeed, some fail.
-            let back = rng.random_range(1..=3u64);
-            let old = if *writes > back {
-                Value::Int(unique_value(client, *writes - back))
+            let back = rng.random_range(1..=3usize);
+            let old = if recent.len() >= back {
+                Value::Int(recent[recent.len() - back])
             } else {
                 Value::Nil
             };

@@ -28,6 +28,7 @@
 //! every draw comes from the kernel's network stream or the nemesis stream given in.
 
 pub mod error;
+pub mod fate;
 pub mod filter;
 mod latency;
 mod link;
@@ -37,6 +38,7 @@ mod partition;
 mod timeline;
 
 pub use error::NetError;
+pub use fate::{Anomaly, Fate, MessageId};
 pub use filter::{FilterFn, FilterId, Verdict};
 pub use latency::Latency;
 pub use link::{LinkConfig, LinkPatch, LinkRule, Links, NetConfig};

@@ -32,6 +32,7 @@ use sim_core::network::{Arrival, DropCause, Network, Outbox, Packet};
 use sim_core::{NodeId, Payload, Sim, SimTime};
 
 use crate::error::{check_node, NetError};
+use crate::fate::{Anomaly, Fate, Fates, MessageId};
 use crate::filter::{FilterFn, FilterId, Filters, Verdict};
 use crate::latency::Sampler;
 use crate::link::{LinkConfig, LinkPatch, LinkRule, Links, NetConfig};
@@ -197,6 +198,58 @@ pub struct FaultyNetwork<M> {
     /// True while any partition, clog, drain or filter is active (the slow path).
     active: bool,
     timeline: Timeline,
+    fates: Fates,
+}
+
+/// What loss and duplication decided for one message.
+#[derive(Clone, Copy, PartialEq)]
+enum Decision {
+    Deliver,
+    Drop,
+    Duplicate,
+    Delay(Duration),
+}
+
+/// Draws loss and duplication for message `id` from its own stream (always both draws, so a
+/// replay consumes the stream exactly as the recording did), or takes them from the replay,
+/// and records any anomaly.
+#[inline]
+fn decide(
+    fates: &mut Fates,
+    id: MessageId,
+    now: SimTime,
+    loss: f64,
+    dup: f64,
+    rng: &mut Pcg64,
+) -> Decision {
+    let lost = loss > 0.0 && rng.random_bool(loss);
+    let doubled = dup > 0.0 && rng.random_bool(dup);
+    let d = if fates.replaying() {
+        match fates.replayed(&id) {
+            None => Decision::Deliver,
+            Some(Fate::Dropped) => Decision::Drop,
+            Some(Fate::Duplicated) => Decision::Duplicate,
+            Some(Fate::Delayed { ms }) => {
+                Decision::Delay(Duration::from_secs_f64(ms.clamp(0.0, 1e12) / 1e3))
+            }
+        }
+    } else if lost {
+        Decision::Drop
+    } else if doubled {
+        Decision::Duplicate
+    } else {
+        Decision::Deliver
+    };
+    let fate = match d {
+        Decision::Deliver => return d,
+        Decision::Drop => Fate::Dropped,
+        Decision::Duplicate => Fate::Duplicated,
+        Decision::Delay(l) => Fate::Delayed {
+            ms: l.as_secs_f64() * 1e3,
+        },
+    };
+    fates.record(id, fate, now.as_secs_f64() * 1e3);
+    d
 }
 
 impl<M: Payload> fmt::Debug for FaultyNetwork<M> {
@@ -226,10 +279,23 @@ impl<M: Payload> FaultyNetwork<M> {
             draining: 0,
             active: false,
             timeline: Timeline::new(config.nodes),
+            fates: Fates::default(),
             config,
         };
         net.ensure_nodes(net.config.nodes);
         Ok(net)
+    }
+
+    /// Replays a run's message anomalies: loss and duplication are no longer drawn; exactly
+    /// the messages in `anomalies` are dropped, duplicated or delayed (matched by identity),
+    /// and every other message is delivered after its normal latency draw.
+    pub fn replay_anomalies(&mut self, anomalies: &[Anomaly]) {
+        self.fates.replay(anomalies);
+    }
+
+    /// The message anomalies so far (drops by loss, duplicates, delays), in send order.
+    pub fn anomalies(&self) -> &[Anomaly] {
+        self.fates.anomalies()
     }
 
     /// The configuration it was built with.
@@ -496,6 +562,7 @@ impl<M: Payload> FaultyNetwork<M> {
         i: usize,
         packet: Packet<M>,
         rng: &mut Pcg64,
+        id: MessageId,
         out: &mut Outbox<M>,
     ) -> Option<(Packet<M>, Duration)> {
         self.end_lost_drain(now, i, out);
@@ -526,11 +593,20 @@ impl<M: Payload> FaultyNetwork<M> {
         let link = &mut self.links[i];
         let (loss, dup, sampler) = (link.loss, link.dup, link.sampler);
         if let Some(queue) = link.send_queue() {
-            if loss > 0.0 && rng.random_bool(loss) {
+            let decision = decide(&mut self.fates, id, now, loss, dup, rng);
+            if decision == Decision::Drop {
                 out.drop(packet.from, packet.to, DropCause::Loss);
                 return None;
             }
-            if dup > 0.0 && rng.random_bool(dup) {
+            if let Decision::Delay(after) = decision {
+                queue.push_back(Held {
+                    packet,
+                    after: extra + after,
+                    copy: false,
+                });
+                return None;
+            }
+            if decision == Decision::Duplicate {
                 let after = extra + Duration::from_nanos(sampler.sample(rng));
                 queue.push_back(Held {
                     packet: packet.clone(),
@@ -632,8 +708,12 @@ impl<M: Payload> Network<M> for FaultyNetwork<M> {
             self.ensure_nodes(need);
         }
         let i = self.index(packet.from, packet.to);
+        let (id, mut own) = self
+            .fates
+            .identify(packet.from, packet.to, &packet.msg, rng);
+        let rng = &mut own;
         let (packet, extra) = if self.active {
-            match self.send_checks(now, i, packet, rng, out) {
+            match self.send_checks(now, i, packet, rng, id, out) {
                 Some(x) => x,
                 None => return,
             }
@@ -641,11 +721,17 @@ impl<M: Payload> Network<M> for FaultyNetwork<M> {
             (packet, Duration::ZERO)
         };
         let link = &mut self.links[i];
-        if link.loss > 0.0 && rng.random_bool(link.loss) {
+        let decision = decide(&mut self.fates, id, now, link.loss, link.dup, rng);
+        if decision == Decision::Drop {
             out.drop(packet.from, packet.to, DropCause::Loss);
             return;
         }
-        if link.dup > 0.0 && rng.random_bool(link.dup) {
+        if let Decision::Delay(d) = decision {
+            let at = link.arrival(now, extra + d);
+            out.deliver(at, packet);
+            return;
+        }
+        if decision == Decision::Duplicate {
             let d = extra + Duration::from_nanos(link.sampler.sample(rng));
             let at = link.arrival(now, d);
             out.deliver(at, packet.clone());

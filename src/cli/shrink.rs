@@ -7,9 +7,7 @@ use clap::Args;
 use models::runner::RunOptions;
 use models::shrink::Repro;
 
-use super::common::{
-    eval_options, eval_options_for, trace_writer, ExperimentArgs, NemesisArg,
-};
+use super::common::{eval_options, eval_options_for, trace_writer, ExperimentArgs, NemesisArg};
 use super::run::print_evaluation;
 use super::{CliError, Ctx};
 
@@ -43,7 +41,9 @@ pub struct ShrinkArgs {
 pub fn run(args: &ShrinkArgs, ctx: &Ctx) -> Result<u8, CliError> {
     let driver = ctx.driver(args.protocol.as_deref())?;
     let bug = args.bug.as_deref();
-    let setup = args.exp.apply(&driver.setup(), args.nemesis.map(NemesisArg::nemesis));
+    let setup = args
+        .exp
+        .apply(&driver.setup(), args.nemesis.map(NemesisArg::nemesis));
     driver.validate(bug, &setup)?;
     let eval = eval_options_for(args.budget_ms, vec![driver.model()]);
     let Some(s) = driver.shrink(bug, &setup, &eval, args.seed)? else {
@@ -59,26 +59,7 @@ pub fn run(args: &ShrinkArgs, ctx: &Ctx) -> Result<u8, CliError> {
         path: args.out.display().to_string(),
         reason: e.to_string(),
     })?;
-    println!(
-        "shrunk seed {} in {} runs: faults {} -> {}, fault phase {:.1}s -> {:.1}s",
-        args.seed,
-        s.runs,
-        s.faults_before,
-        s.faults_after,
-        s.faulty_before.as_secs_f64(),
-        s.faulty_after.as_secs_f64()
-    );
-    println!("{}", s.repro.story());
-    println!(
-        "still fails: {}",
-        s.repro
-            .violation
-            .as_deref()
-            .unwrap_or("")
-            .lines()
-            .next()
-            .unwrap_or("")
-    );
+    println!("shrunk seed {}:\n{}", args.seed, s.story());
     println!(
         "written to {}; run it with: {} replay {}",
         args.out.display(),

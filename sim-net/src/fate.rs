@@ -1,0 +1,157 @@
+//! Each message's fate keyed by its identity, not by the order of draws.
+//!
+//! A message is known across runs by its [`MessageId`]: its link, a fingerprint of its content,
+//! and how many equal messages were sent on that link before it (DEMi's matching of messages
+//! across runs). Everything the network decides for a message — loss, duplication, latency —
+//! is drawn from a random stream seeded by that identity, so removing a fault, a client
+//! operation or another message's anomaly does not move the fates of the messages that are
+//! still sent the same way.
+//!
+//! What happened beyond normal latency is recorded as [`Anomaly`] entries (a drop by loss, a
+//! duplicate). A run replayed with [`Fates::replay`] takes its anomalies from a list instead of
+//! drawing them: the same list gives the same run; a list with entries removed delivers those
+//! messages normally (same latency draw, no loss, no duplicate).
+//!
+//! ```
+//! use sim_net::fate::{Fate, MessageId};
+//! use sim_core::NodeId;
+//! let id = MessageId { from: NodeId(0), to: NodeId(1), fingerprint: 7, occurrence: 0 };
+//! let json = serde_json::to_string(&(id, Fate::Dropped)).unwrap();
+//! assert!(json.contains("dropped"));
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+
+use rand::RngCore;
+use rand_pcg::Pcg64;
+use serde::{Deserialize, Serialize};
+use sim_core::hash::{StableHasher, StableState};
+use sim_core::NodeId;
+
+/// A message's identity across runs: link, content fingerprint, occurrence on that link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MessageId {
+    /// Sender.
+    pub from: NodeId,
+    /// Destination.
+    pub to: NodeId,
+    /// The stable hash of the message's content.
+    #[serde(with = "hex")]
+    pub fingerprint: u64,
+    /// How many messages with the same fingerprint were sent on this link before it.
+    pub occurrence: u32,
+}
+
+mod hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{v:016x}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let s = String::deserialize(d)?;
+        u64::from_str_radix(&s, 16).map_err(|_| {
+            serde::de::Error::custom(format!("fingerprint {s:?} is not 16 hex digits"))
+        })
+    }
+}
+
+/// What happened to a message beyond its normal latency.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fate {
+    /// Lost (link loss).
+    Dropped,
+    /// Delivered twice.
+    Duplicated,
+    /// Delivered after this latency instead of the link's draw.
+    Delayed {
+        /// The latency, ms.
+        ms: f64,
+    },
+}
+
+/// One message's anomaly, with when it was sent (for the story; not part of the match).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Anomaly {
+    /// Which message.
+    pub id: MessageId,
+    /// What happened to it.
+    pub fate: Fate,
+    /// When it was sent, ms of virtual time.
+    pub at_ms: f64,
+}
+
+/// The network's source of fates: identity-keyed draws, the anomalies that happened, and in a
+/// replay the anomalies to apply instead of drawing them.
+#[derive(Debug, Default)]
+pub(crate) struct Fates {
+    base: Option<u64>,
+    seen: HashMap<(u32, u32, u64), u32, StableState>,
+    recorded: Vec<Anomaly>,
+    replay: Option<BTreeMap<MessageId, Fate>>,
+}
+
+impl Fates {
+    /// Takes anomalies from `anomalies` instead of drawing loss and duplication.
+    pub(crate) fn replay(&mut self, anomalies: &[Anomaly]) {
+        self.replay = Some(anomalies.iter().map(|a| (a.id, a.fate)).collect());
+    }
+
+    /// True while replaying a list of anomalies.
+    pub(crate) fn replaying(&self) -> bool {
+        self.replay.is_some()
+    }
+
+    /// The identity of a message just sent, and the random stream its fate is drawn from.
+    /// `kernel` (the network's stream) is drawn from once, on the first message, for the base
+    /// key: the fates still depend on the seed and nothing else.
+    pub(crate) fn identify<M: Hash>(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        msg: &M,
+        kernel: &mut Pcg64,
+    ) -> (MessageId, Pcg64) {
+        let base = *self.base.get_or_insert_with(|| kernel.next_u64());
+        let mut h = StableHasher::default();
+        msg.hash(&mut h);
+        let fingerprint = h.finish();
+        let n = self.seen.entry((from.0, to.0, fingerprint)).or_insert(0);
+        let occurrence = *n;
+        *n += 1;
+        let id = MessageId {
+            from,
+            to,
+            fingerprint,
+            occurrence,
+        };
+        let mut k = StableHasher::default();
+        (base, from.0, to.0, fingerprint, occurrence).hash(&mut k);
+        let key = k.finish();
+        (
+            id,
+            Pcg64::new(
+                u128::from(key) << 64 | u128::from(base),
+                0xa02b_dbf7_bb3c_0a7,
+            ),
+        )
+    }
+
+    /// The fate a replay assigns to `id` (`None`: delivered normally).
+    pub(crate) fn replayed(&self, id: &MessageId) -> Option<Fate> {
+        self.replay.as_ref().and_then(|r| r.get(id).copied())
+    }
+
+    /// Notes an anomaly.
+    pub(crate) fn record(&mut self, id: MessageId, fate: Fate, at_ms: f64) {
+        self.recorded.push(Anomaly { id, fate, at_ms });
+    }
+
+    /// The anomalies so far, in send order.
+    pub(crate) fn anomalies(&self) -> &[Anomaly] {
+        &self.recorded
+    }
+}
