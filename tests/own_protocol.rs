@@ -15,23 +15,37 @@ use actix::{Actor, Context, Handler, MessageResult};
 use actsim::cli::Cli;
 use actsim::harness::Runner;
 use models::check::Model;
-use models::experiment::{Experiment, Nemesis, Setup};
+use models::experiment::{Experiment, Explicit, Nemesis, PinnedOp, Setup};
 use models::kv::{KvMsg, KvReply, KvRequest, ReadLocal};
 use models::op::{Key, Op, Ret, Value};
 use models::protocol::{Membership, Protocol, ReplicaEnv};
 use models::shrink::Repro;
 use sim_core::{Deliver, Durable, Env, NodeId, Timeout};
-use sim_net::FaultKind;
+use sim_net::{Fault, FaultKind, PartitionSpec, Schedule};
 
 /// A timestamp: (counter, writing client) — clients break ties, so timestamps are unique.
 type Ts = (u64, u32);
 
 #[derive(Clone, Debug, Hash)]
 enum AbdMsg {
-    Query { op: u64, key: Key },
-    QueryReply { op: u64, ts: Ts, value: Value },
-    Store { op: u64, key: Key, ts: Ts, value: Value },
-    StoreAck { op: u64 },
+    Query {
+        op: u64,
+        key: Key,
+    },
+    QueryReply {
+        op: u64,
+        ts: Ts,
+        value: Value,
+    },
+    Store {
+        op: u64,
+        key: Key,
+        ts: Ts,
+        value: Value,
+    },
+    StoreAck {
+        op: u64,
+    },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -68,30 +82,43 @@ impl Replica {
     }
 
     fn local(&self, key: &Key) -> (Ts, Value) {
-        self.data
-            .get(key)
-            .cloned()
-            .unwrap_or(((0, 0), Value::Nil))
+        self.data.get(key).cloned().unwrap_or(((0, 0), Value::Nil))
     }
 
     fn on_request(&mut self, client: NodeId, req: KvRequest) {
         let (key, write) = match req.op {
             Op::Read { key } if self.bug => {
                 let ret = Ret::Value(self.local(&key).1); // BUG: no quorum
-                let reply = KvReply::Ok { id: req.id, ret, session: 0 };
+                let reply = KvReply::Ok {
+                    id: req.id,
+                    ret,
+                    session: 0,
+                };
                 return self.env.send(client, KvMsg::Reply(reply));
             }
             Op::Read { key } => (key, None),
             Op::Write { key, value } => (key, Some(value)),
             other => {
                 let reason = format!("abd offers no {other}");
-                return self.env.send(client, KvMsg::Reply(KvReply::Fail { id: req.id, reason }));
+                return self
+                    .env
+                    .send(client, KvMsg::Reply(KvReply::Fail { id: req.id, reason }));
             }
         };
         let op = self.next_op;
         self.next_op += 1;
-        self.everyone(AbdMsg::Query { op, key: key.clone() });
-        let p = Pending { client, req: req.id, key, write, replies: BTreeMap::new(), storing: None };
+        self.everyone(AbdMsg::Query {
+            op,
+            key: key.clone(),
+        });
+        let p = Pending {
+            client,
+            req: req.id,
+            key,
+            write,
+            replies: BTreeMap::new(),
+            storing: None,
+        };
         self.pending.insert(op, p);
     }
 
@@ -100,7 +127,8 @@ impl Replica {
         match msg {
             AbdMsg::Query { op, key } => {
                 let (ts, value) = self.local(&key);
-                self.env.send(from, KvMsg::Peer(AbdMsg::QueryReply { op, ts, value }));
+                self.env
+                    .send(from, KvMsg::Peer(AbdMsg::QueryReply { op, ts, value }));
             }
             AbdMsg::Store { op, key, ts, value } => {
                 if ts > self.local(&key).0 {
@@ -109,7 +137,9 @@ impl Replica {
                 self.env.send(from, KvMsg::Peer(AbdMsg::StoreAck { op }));
             }
             AbdMsg::QueryReply { op, ts, value } => {
-                let Some(p) = self.pending.get_mut(&op) else { return };
+                let Some(p) = self.pending.get_mut(&op) else {
+                    return;
+                };
                 if p.storing.is_some() {
                     return;
                 }
@@ -129,14 +159,26 @@ impl Replica {
                 self.everyone(AbdMsg::Store { op, key, ts, value });
             }
             AbdMsg::StoreAck { op } => {
-                let Some(p) = self.pending.get_mut(&op) else { return };
-                let Some((_, value, acks)) = &mut p.storing else { return };
+                let Some(p) = self.pending.get_mut(&op) else {
+                    return;
+                };
+                let Some((_, value, acks)) = &mut p.storing else {
+                    return;
+                };
                 acks.insert(from);
                 if acks.len() < majority {
                     return;
                 }
-                let ret = if p.write.is_some() { Ret::Ok } else { Ret::Value(value.clone()) };
-                let reply = KvReply::Ok { id: p.req, ret, session: 0 };
+                let ret = if p.write.is_some() {
+                    Ret::Ok
+                } else {
+                    Ret::Value(value.clone())
+                };
+                let reply = KvReply::Ok {
+                    id: p.req,
+                    ret,
+                    session: 0,
+                };
                 let client = p.client;
                 self.pending.remove(&op);
                 self.env.send(client, KvMsg::Reply(reply));
@@ -188,7 +230,14 @@ impl Protocol for Abd {
 
     fn replica(&self, env: ReplicaEnv<Self>, _: Durable<()>, m: &Membership) -> Replica {
         let (data, pending) = (BTreeMap::new(), BTreeMap::new());
-        Replica { env, bug: self.read_one, members: m.clone(), data, pending, next_op: 0 }
+        Replica {
+            env,
+            bug: self.read_one,
+            members: m.clone(),
+            data,
+            pending,
+            next_op: 0,
+        }
     }
 }
 
@@ -196,7 +245,11 @@ fn experiment(protocol: Abd) -> Experiment<Abd> {
     Experiment::new(protocol)
         .replicas(3)
         .clients(6)
-        .nemesis(Nemesis::random([FaultKind::Halves, FaultKind::Isolate, FaultKind::Pause]))
+        .nemesis(Nemesis::random([
+            FaultKind::Halves,
+            FaultKind::Isolate,
+            FaultKind::Pause,
+        ]))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -205,7 +258,11 @@ fn experiment(protocol: Abd) -> Experiment<Abd> {
 #[test]
 fn abd_register_is_linearizable() {
     experiment(Abd::default())
-        .sweep(Runner::new("abd_register_is_linearizable").seeds(0..8).from_env())
+        .sweep(
+            Runner::new("abd_register_is_linearizable")
+                .seeds(0..8)
+                .from_env(),
+        )
         .assert_ok();
 }
 
@@ -216,33 +273,36 @@ fn abd_register_is_linearizable() {
 fn a_planted_bug_is_found_reproduced_shrunk_and_replayed() {
     let buggy = experiment(Abd { read_one: true });
     let report = buggy.sweep(Runner::new("abd_read_one").seeds(0..8).jobs(1));
-    let f = report.failures.first().expect("the read-one bug fails some seed of 8");
+    let f = report
+        .failures
+        .first()
+        .expect("the read-one bug fails some seed of 8");
     assert!(f.violation.starts_with("linearizable"), "{}", f.violation);
-    assert!(f.reproduce.starts_with(&format!("ACTSIM_SEED={} cargo test", f.seed)));
-    assert_eq!(f.shrink.as_deref(), Some(&*format!("ACTSIM_SHRINK=1 {}", f.reproduce)));
+    assert!(f
+        .reproduce
+        .starts_with(&format!("ACTSIM_SEED={} cargo test", f.seed)));
+    assert_eq!(
+        f.shrink.as_deref(),
+        Some(&*format!("ACTSIM_SHRINK=1 {}", f.reproduce))
+    );
 
     // Reproduce: the same seed is the same run.
     let again = buggy.run(f.seed).expect("runs");
     assert_eq!(Some(again.outcome.summary.trace_hash), f.trace_hash);
     assert!(again.violation().is_some());
 
-    // A seed written as a replay file (its schedule explicit) is the same run too.
-    let explicit = Repro {
-        protocol: "abd".into(),
-        bug: None,
-        seed: f.seed,
-        setup: Setup {
-            nemesis: Nemesis::Schedule(again.outcome.schedule.clone()),
-            ..buggy.setup.clone()
-        },
-        violation: None,
-    };
+    // A seed written as a replay file (schedule and message anomalies explicit) is the same run.
+    let explicit = buggy.explicit(f.seed).expect("runs");
     let replayed = buggy.replay(&explicit).expect("replays");
-    assert_eq!(replayed.outcome.summary.trace_hash, again.outcome.summary.trace_hash);
+    assert_eq!(
+        replayed.outcome.summary.trace_hash,
+        again.outcome.summary.trace_hash
+    );
 
     // Shrink: no more faults than before, still the same failure, through a file.
     let s = buggy.shrink(f.seed).expect("runs").expect("the seed fails");
-    assert!(s.faults_after <= s.faults_before && s.faulty_after <= s.faulty_before);
+    let (b, a) = (s.before, s.after);
+    assert!(a.faults <= b.faults && a.operations <= b.operations && a.messages <= b.messages);
     let path = std::env::temp_dir().join(format!("actsim-abd-{}.repro.json", std::process::id()));
     s.repro.write(&path).expect("writes");
     let file = Repro::read(&path).expect("reads");
@@ -260,14 +320,122 @@ fn the_protocol_gets_a_command_line() {
         Cli::new()
             .command_line("abd")
             .protocol("abd", Abd::default)
-            .bug("read-one", "reads answer from the coordinator's copy", || Abd { read_one: true })
+            .bug(
+                "read-one",
+                "reads answer from the coordinator's copy",
+                || Abd { read_one: true },
+            )
     };
     let run = |args: &[&str]| cli().run_from(std::iter::once("abd").chain(args.iter().copied()));
     let quiet = ["--replicas", "3", "--clients", "6", "--faulty-ms", "3000"];
     let with = |a: &[&'static str]| [a, &quiet[..]].concat();
     assert_eq!(run(&with(&["run", "--seed", "1"])), ExitCode::SUCCESS);
     assert_eq!(run(&with(&["sweep", "--seeds", "0..4"])), ExitCode::SUCCESS);
-    assert_eq!(run(&with(&["sweep", "--seeds", "0..4", "--bug", "read-one"])), ExitCode::from(1));
-    assert_eq!(run(&with(&["run", "--bug", "no-such-bug"])), ExitCode::from(2));
+    assert_eq!(
+        run(&with(&["sweep", "--seeds", "0..4", "--bug", "read-one"])),
+        ExitCode::from(1)
+    );
+    assert_eq!(
+        run(&with(&["run", "--bug", "no-such-bug"])),
+        ExitCode::from(2)
+    );
     assert_eq!(run(&["run", "--replicas", "0"]), ExitCode::from(2));
+}
+
+/// The smallest failing run of the read-one bug, made by hand: n2 and its clients are cut off,
+/// a client of n0 writes (a majority, n0 and n1, stores it), then a client of n2 reads at n2.
+fn hand_made_stale_read(buggy: &Experiment<Abd>, seed: u64) -> Repro {
+    // Which of client 0's operations is a write, and which of client 4's reads that key: the
+    // operations are the seed's, keyed by (client, n), whatever else runs.
+    let free = buggy
+        .clone()
+        .nemesis(Nemesis::None)
+        .run(seed)
+        .expect("runs");
+    let ops = free
+        .outcome
+        .history
+        .operations()
+        .expect("a well-formed history");
+    let of = |node: u32| {
+        ops.iter()
+            .filter(move |o| o.node == Some(NodeId(node)))
+            .enumerate()
+    };
+    let (nw, key) = of(3)
+        .find_map(|(n, o)| match &o.op {
+            Op::Write { key, .. } => Some((n as u64, key.clone())),
+            _ => None,
+        })
+        .expect("client 0 writes");
+    let nr = of(7)
+        .find_map(|(n, o)| matches!(&o.op, Op::Read { key: k } if *k == key).then_some(n as u64))
+        .expect("client 4 reads that key");
+    let cut_off = vec![NodeId(2), NodeId(7), NodeId(8)];
+    let rest = vec![
+        NodeId(0),
+        NodeId(1),
+        NodeId(3),
+        NodeId(4),
+        NodeId(5),
+        NodeId(6),
+    ];
+    let split = Fault::Partition(PartitionSpec::Split {
+        groups: vec![cut_off, rest],
+    });
+    let setup = Setup {
+        nemesis: Nemesis::Schedule(Schedule::new().at(2_100, split)),
+        explicit: Some(Explicit {
+            messages: vec![],
+            ops: Some(vec![
+                PinnedOp {
+                    client: 0,
+                    n: nw,
+                    at_ns: 2_500_000_000,
+                },
+                PinnedOp {
+                    client: 4,
+                    n: nr,
+                    at_ns: 3_000_000_000,
+                },
+            ]),
+        }),
+        ..buggy.setup.clone()
+    };
+    Repro {
+        protocol: "abd".into(),
+        bug: None,
+        seed,
+        setup,
+        violation: None,
+    }
+}
+
+#[test]
+fn the_shrunk_run_is_within_twice_the_hand_made_one() {
+    let buggy = experiment(Abd { read_one: true });
+    let hand = hand_made_stale_read(&buggy, 0);
+    let run = buggy.replay(&hand).expect("replays");
+    assert!(run.violation().is_some(), "the hand-made run fails");
+    assert!(experiment(Abd::default())
+        .replay(&hand)
+        .expect("replays")
+        .violation()
+        .is_none());
+    let report =
+        buggy.sweep(Runner::new("the_shrunk_run_is_within_twice_the_hand_made_one").seeds(0..3));
+    assert!(
+        !report.failures.is_empty(),
+        "the bug fails some of seeds 0..3"
+    );
+    for f in &report.failures {
+        let s = buggy.shrink(f.seed).expect("runs").expect("fails again");
+        // The hand-made run: 1 fault, 2 client operations, no message anomaly.
+        assert!(
+            s.after.faults <= 2 && s.after.operations <= 4 && s.after.messages == 0,
+            "seed {}: {}",
+            f.seed,
+            s.after
+        );
+    }
 }
