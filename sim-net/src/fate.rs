@@ -8,7 +8,7 @@
 //! still sent the same way.
 //!
 //! What happened beyond normal latency is recorded as [`Anomaly`] entries (a drop by loss, a
-//! duplicate). A run replayed with [`Fates::replay`] takes its anomalies from a list instead of
+//! duplicate). A run replayed with [`FaultyNetwork::replay_anomalies`](crate::FaultyNetwork::replay_anomalies) takes its anomalies from a list instead of
 //! drawing them: the same list gives the same run; a list with entries removed delivers those
 //! messages normally (same latency draw, no loss, no duplicate).
 //!

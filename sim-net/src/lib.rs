@@ -7,6 +7,11 @@
 //!   messages and releases them later; per-message [`filter`]s that drop, hold or delay a
 //!   chosen message; reachability queries now and, through the recorded [`Timeline`], after a
 //!   run.
+//! - Each message's fate (loss, duplication, latency) is drawn from a stream keyed by its
+//!   identity ([`fate::MessageId`]: link, content fingerprint, occurrence), and what happened
+//!   beyond normal latency is recorded as [`Anomaly`] entries; a replay takes its anomalies
+//!   from a list instead ([`FaultyNetwork::replay_anomalies`]), so removing one changes only
+//!   that message.
 //! - The [`nemesis`] turns faults into schedules in virtual time: scripted, generated
 //!   Jepsen-style, or swarm-drawn; schedules are JSON and replay exactly.
 //!
@@ -25,7 +30,11 @@
 //! ```
 //!
 //! Determinism: nothing here reads the wall clock, spawns a thread or uses an unseeded RNG;
-//! every draw comes from the kernel's network stream or the nemesis stream given in.
+//! every draw comes from the kernel's network stream (the key of the message fates) or the
+//! nemesis stream given in.
+//!
+//! Where to start: most users get a network through `models::experiment::Setup::link` and a
+//! nemesis through `Setup::nemesis`; use this crate directly to build a `Sim` by hand.
 
 pub mod error;
 pub mod fate;
