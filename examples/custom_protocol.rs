@@ -147,7 +147,8 @@ impl<E: Env<Msg = KvMsg<PbMsg>, Timer = Tick>> Node<E> {
             self.store.insert(k, v);
             self.applied += 1;
         }
-        self.env.send(PRIMARY, KvMsg::Peer(PbMsg::Ack { upto: self.applied }));
+        self.env
+            .send(PRIMARY, KvMsg::Peer(PbMsg::Ack { upto: self.applied }));
     }
 }
 
@@ -251,7 +252,9 @@ impl Protocol for PrimaryBackup {
     }
 
     fn check_replicas(&self, n: u32) -> Result<(), String> {
-        (n == 2).then_some(()).ok_or_else(|| "primary-backup runs on exactly 2 nodes".into())
+        (n == 2)
+            .then_some(())
+            .ok_or_else(|| "primary-backup runs on exactly 2 nodes".into())
     }
 
     /// Two nodes, four clients on two keys; 1–10 ms links with 2% loss; partitions between

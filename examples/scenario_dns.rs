@@ -16,26 +16,36 @@
 //! partition is stale on the other side until the heal on every protocol, so the worst
 //! windows are close to the partition's 10 s everywhere.
 
+use actsim::models::causal::Causal;
+use actsim::models::eventual::Eventual;
+use actsim::models::linearizable::Linearizable;
 use actsim::models::protocol::Protocol;
 use actsim::models::scenario::report::Staleness;
 use actsim::models::scenario::{Scenario, ScenarioExperiment};
+use actsim::models::sequential::Sequential;
 
 fn main() {
-    for protocol in Protocol::ALL {
-        let out = ScenarioExperiment::new(Scenario::Dns, protocol)
-            .run(0, None)
-            .expect("the default experiment is valid");
-        let s = Staleness::of(&out.staleness);
-        let min = out.availability.minority;
-        println!(
-            "dns on {protocol}: {} violations; {} updates, staleness p50 {:?} p99 {:?} max {:?}; minority updates ok {}/{}",
-            out.violations.len(),
-            s.updates,
-            s.p50.unwrap_or_default(),
-            s.p99.unwrap_or_default(),
-            s.max.unwrap_or_default(),
-            min.writes_ok,
-            min.writes
-        );
-    }
+    dns(Eventual::default());
+    dns(Causal::default());
+    dns(Sequential::default());
+    dns(Linearizable::default());
+}
+
+fn dns<P: Protocol>(protocol: P) {
+    let out = ScenarioExperiment::new(Scenario::Dns, protocol)
+        .run(0, None)
+        .expect("the default experiment is valid");
+    let s = Staleness::of(&out.staleness);
+    let min = out.availability.minority;
+    println!(
+        "dns on {}: {} violations; {} updates, staleness p50 {:?} p99 {:?} max {:?}; minority updates ok {}/{}",
+        out.protocol,
+        out.violations.len(),
+        s.updates,
+        s.p50.unwrap_or_default(),
+        s.p99.unwrap_or_default(),
+        s.max.unwrap_or_default(),
+        min.writes_ok,
+        min.writes
+    );
 }

@@ -15,25 +15,35 @@
 //! partition), and none on **linearizable** — whose price is that the minority side can
 //! neither log in nor change a password while partitioned (0% there).
 
+use actsim::models::causal::Causal;
+use actsim::models::eventual::Eventual;
+use actsim::models::linearizable::Linearizable;
 use actsim::models::protocol::Protocol;
 use actsim::models::scenario::{Scenario, ScenarioExperiment};
+use actsim::models::sequential::Sequential;
 
 fn main() {
-    for protocol in Protocol::ALL {
-        let out = ScenarioExperiment::new(Scenario::Password, protocol)
-            .run(0, None)
-            .expect("the default experiment is valid");
-        let min = out.availability.minority;
-        println!(
-            "password on {protocol}: {} violations; minority side: {}/{} logins ok, {}/{} changes ok",
-            out.violations.len(),
-            min.reads_ok,
-            min.reads,
-            min.writes_ok,
-            min.writes
-        );
-        if let Some(v) = out.violations.first() {
-            println!("  first {v}");
-        }
+    password(Eventual::default());
+    password(Causal::default());
+    password(Sequential::default());
+    password(Linearizable::default());
+}
+
+fn password<P: Protocol>(protocol: P) {
+    let out = ScenarioExperiment::new(Scenario::Password, protocol)
+        .run(0, None)
+        .expect("the default experiment is valid");
+    let min = out.availability.minority;
+    println!(
+        "password on {}: {} violations; minority side: {}/{} logins ok, {}/{} changes ok",
+        out.protocol,
+        out.violations.len(),
+        min.reads_ok,
+        min.reads,
+        min.writes_ok,
+        min.writes
+    );
+    if let Some(v) = out.violations.first() {
+        println!("  first {v}");
     }
 }

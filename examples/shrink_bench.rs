@@ -90,7 +90,10 @@ fn main() {
             _ => bad("unknown flag or missing value (flags: --seeds A..B, --runs N)"),
         }
     }
-    println!("shrinking the first failing seed of each planted bug (budget {} runs)", budget.runs);
+    println!(
+        "shrinking the first failing seed of each planted bug (budget {} runs)",
+        budget.runs
+    );
     bench(
         "no-anti-entropy",
         Eventual {

@@ -6,9 +6,12 @@
 //! ```
 
 use actsim::harness::{Runner, SeedOutcome};
-use models::cluster::Experiment;
-use models::evaluate::{evaluate, EvalOptions};
+use models::causal::Causal;
+use models::eventual::Eventual;
+use models::experiment::Experiment;
+use models::linearizable::Linearizable;
 use models::protocol::Protocol;
+use models::sequential::Sequential;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -22,57 +25,50 @@ fn main() {
         "{:<13} {:>5} {:>12} {:>12} {:>14}",
         "protocol", "jobs", "sim seeds/s", "+check s/s", "sim s / wall s"
     );
-    for p in Protocol::ALL {
-        let exp = Experiment {
-            protocol: p,
-            ..Experiment::default()
-        };
-        let eval = EvalOptions {
-            models: vec![p.model()],
-            ..EvalOptions::default()
-        };
-        for jobs in [1, 2] {
-            let sim_only = Runner::new("bench")
-                .seeds(0..seeds)
-                .jobs(jobs)
-                .run(|seed, _| match exp.run(seed, None) {
-                    Ok(out) => SeedOutcome {
-                        seed,
-                        simulated_s: out.final_time.as_secs_f64(),
-                        ..Default::default()
-                    },
-                    Err(e) => SeedOutcome {
-                        seed,
-                        violation: Some(e.to_string()),
-                        ..Default::default()
-                    },
-                });
-            let checked = Runner::new("bench")
-                .seeds(0..seeds)
-                .jobs(jobs)
-                .run(|seed, _| match exp.run(seed, None) {
-                    Ok(out) => {
-                        let ev = evaluate(&exp, &out, &eval);
-                        SeedOutcome {
-                            seed,
-                            violation: ev.violation(p.model()),
-                            ..Default::default()
-                        }
-                    }
-                    Err(e) => SeedOutcome {
-                        seed,
-                        violation: Some(e.to_string()),
-                        ..Default::default()
-                    },
-                });
-            println!(
-                "{:<13} {:>5} {:>12.1} {:>12.1} {:>14.0}",
-                p.name(),
-                jobs,
-                sim_only.seeds_per_s,
-                checked.seeds_per_s,
-                sim_only.simulated_per_wall_s
-            );
-        }
+    bench(Eventual::default(), seeds);
+    bench(Causal::default(), seeds);
+    bench(Sequential::default(), seeds);
+    bench(Linearizable::default(), seeds);
+}
+
+/// The default cap experiment of `p`, checked against its own model.
+fn bench<P: Protocol>(p: P, seeds: u64) {
+    let exp = Experiment::new(p);
+    for jobs in [1, 2] {
+        let sim_only = Runner::new("bench")
+            .seeds(0..seeds)
+            .jobs(jobs)
+            .run(|seed, _| match exp.simulate(seed, None) {
+                Ok(out) => SeedOutcome {
+                    seed,
+                    simulated_s: out.final_time.as_secs_f64(),
+                    ..SeedOutcome::pass(seed)
+                },
+                Err(e) => SeedOutcome {
+                    violation: Some(e.to_string()),
+                    ..SeedOutcome::pass(seed)
+                },
+            });
+        let checked = Runner::new("bench")
+            .seeds(0..seeds)
+            .jobs(jobs)
+            .run(|seed, _| match exp.run(seed) {
+                Ok(run) => SeedOutcome {
+                    violation: run.violation(),
+                    ..SeedOutcome::pass(seed)
+                },
+                Err(e) => SeedOutcome {
+                    violation: Some(e.to_string()),
+                    ..SeedOutcome::pass(seed)
+                },
+            });
+        println!(
+            "{:<13} {:>5} {:>12.1} {:>12.1} {:>14.0}",
+            exp.protocol.name(),
+            jobs,
+            sim_only.seeds_per_s,
+            checked.seeds_per_s,
+            sim_only.simulated_per_wall_s
+        );
     }
 }

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix::prelude::*;
-use actsim::harness::{parse_seeds, Runner, SeedOutcome};
+use actsim::harness::{Runner, SeedOutcome, Seeds};
 use rand::Rng;
 use sim_core::{Deliver, Durable, Env, NodeId, Sim, SimEnv, SimTime, Timeout};
 
@@ -111,29 +111,50 @@ fn determinism_self_check_finds_the_first_diverging_event() {
 
 #[test]
 fn shards_partition_the_seeds_and_panics_fail_only_their_seed() {
+    let shard = |i| Seeds::range(0..10).shard(i, 3).unwrap();
     let a = Runner::new("s")
-        .seeds(0..10)
-        .shard(0, 3)
+        .seed_set(shard(0))
         .run(|s, _| SeedOutcome::pass(s));
     let b = Runner::new("s")
-        .seeds(0..10)
-        .shard(1, 3)
+        .seed_set(shard(1))
         .run(|s, _| SeedOutcome::pass(s));
-    let c = Runner::new("s").seeds(0..10).shard(2, 3).run(|s, _| {
+    let c = Runner::new("s").seed_set(shard(2)).run(|s, _| {
         assert!(s != 5, "seed five explodes");
         SeedOutcome::pass(s)
     });
     assert_eq!(a.seeds_run + b.seeds_run + c.seeds_run, 10);
+    let mut all: Vec<u64> = [&a, &b, &c]
+        .iter()
+        .flat_map(|r| r.outcomes.iter().map(|o| o.seed))
+        .collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..10).collect::<Vec<_>>(), "every seed exactly once");
     assert_eq!(c.failures.len(), 1);
     assert!(c.failures[0].violation.contains("seed five explodes"));
+    assert!(Seeds::range(0..10).shard(3, 3).is_err());
 }
 
 #[test]
 fn seed_ranges_parse_and_reject_nonsense() {
-    assert_eq!(parse_seeds("3..6").unwrap(), vec![3, 4, 5]);
-    assert_eq!(parse_seeds("9").unwrap(), vec![9]);
-    assert!(parse_seeds("6..3").is_err());
-    assert!(parse_seeds("x..3").is_err());
+    let seeds = |s: &str, count: bool| {
+        Seeds::parse("seeds", s, count).map(|s| s.iter().collect::<Vec<_>>())
+    };
+    assert_eq!(seeds("3..6", false).unwrap(), vec![3, 4, 5]);
+    assert_eq!(seeds("9", false).unwrap(), vec![9]);
+    assert_eq!(seeds("3", true).unwrap(), vec![0, 1, 2]);
+    assert!(seeds("6..3", false).is_err());
+    assert!(seeds("x..3", false).is_err());
+}
+
+#[test]
+fn outcomes_carry_each_seeds_value_in_seed_order() {
+    let r = Runner::new("values")
+        .seeds(5..9)
+        .jobs(2)
+        .run(|s, _| SeedOutcome::pass(s).with(s * 10));
+    r.assert_ok();
+    let got: Vec<(u64, u64)> = r.outcomes.iter().map(|o| (o.seed, o.value)).collect();
+    assert_eq!(got, vec![(5, 50), (6, 60), (7, 70), (8, 80)]);
 }
 
 #[test]

@@ -82,8 +82,8 @@ fn same_actor_runs_in_simulation_and_live() {
 fn linearizable_protocol_runs_live_and_its_history_is_linearizable() {
     use models::check::{check_linearizable, CheckOptions};
     use models::client::{Client, ClientConfig, ClientTimer, Routing};
-    use models::linearizable::{self, Replica};
-    use models::msg::Msg;
+    use models::kv::KvMsg;
+    use models::linearizable::{self, Linearizable, Message, Replica};
     use models::op::{Op, Ret};
     use models::raft::Persistent;
     use models::workload::Workload;
@@ -92,9 +92,9 @@ fn linearizable_protocol_runs_live_and_its_history_is_linearizable() {
     let history: Recorder<Op, Ret> = Recorder::new();
     let rec = history.clone();
     actix::System::new().block_on(async move {
-        let mut cluster: LiveCluster<Msg> = LiveCluster::new(7);
+        let mut cluster: LiveCluster<KvMsg<Message>> = LiveCluster::new(7);
         let replicas: Vec<NodeId> = (0..3).map(NodeId).collect();
-        let cfg = linearizable::Config::default();
+        let cfg = Linearizable::default();
         for _ in &replicas {
             let (replicas, cfg) = (replicas.clone(), cfg.clone());
             cluster.add_node(Persistent::default(), move |env, durable| {
@@ -122,7 +122,7 @@ fn linearizable_protocol_runs_live_and_its_history_is_linearizable() {
             };
             let rec = rec.clone();
             cluster.add_node((), move |env, _: Durable<()>| {
-                let env: actsim::live::LiveEnv<Msg, ClientTimer> = env;
+                let env: actsim::live::LiveEnv<KvMsg<Message>, ClientTimer> = env;
                 Client::new(env, cfg.clone(), rec.clone())
             });
         }

@@ -69,7 +69,10 @@ fn shrink_never_invents<P: Protocol>(buggy: P, twin: P, seeds: std::ops::Range<u
         .expect("fails again");
     assert!(s.after.faults <= s.before.faults && s.after.operations < s.before.operations);
     let again = buggy.replay(&s.repro).expect("replays");
-    assert!(again.violation().is_some(), "{name}: the shrunk run still fails");
+    assert!(
+        again.violation().is_some(),
+        "{name}: the shrunk run still fails"
+    );
     let ok = twin.replay(&s.repro).expect("replays");
     assert!(
         ok.violation().is_none(),

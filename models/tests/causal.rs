@@ -11,14 +11,29 @@ mod common;
 
 use actix::{Actor, Context, Handler};
 use common::{heal, lossy_net, net, split};
-use models::causal::{self, Config, Store};
-use models::kv::{KvReply, KvRequest};
-use models::msg::Msg;
+use models::causal::{self, Causal, Store};
+use models::client::ClientMsg;
+use models::kv::{KvMsg, KvReply, KvRequest};
 use models::op::{Key, KvHistory, Op, Ret, Value};
-use models::protocol::Protocol;
+use models::protocol::{add_replica, local_value, Protocol, ProtocolSim};
+use models::runner::{RunOptions, Runner, SeedOutcome};
 use sim_core::history::{Outcome, Recorder};
 use sim_core::{Deliver, Durable, Env, NodeId, Sim, SimEnv, SimTime, Timeout};
 use sim_net::FaultyNetwork;
+
+/// The messages of a causal simulation.
+type Msg = KvMsg<causal::Message>;
+
+/// The seed runner for test `name` of this file (`ACTSIM_SEED`, `ACTSIM_SEEDS`, ...), with a
+/// reproduce line that reruns exactly that test.
+fn runner(name: &'static str, seeds: std::ops::Range<u64>) -> Runner {
+    Runner::new(name)
+        .seeds(seeds)
+        .from_env()
+        .reproduce_with(move |s| {
+            format!("ACTSIM_SEED={s} cargo test -p models --test causal {name} -- --exact")
+        })
+}
 
 // ---------------------------------------------------------------------------------------------
 // Building a cluster with clients.
@@ -26,7 +41,7 @@ use sim_net::FaultyNetwork;
 const KEYS: u32 = 4;
 
 struct Cluster {
-    sim: Sim<Msg>,
+    sim: ProtocolSim<Causal>,
     replicas: Vec<NodeId>,
     /// `clients[i]` is sticky to `replicas[i % n]`.
     clients: Vec<NodeId>,
@@ -38,17 +53,23 @@ fn cluster(
     seed: u64,
     n: usize,
     per_replica: usize,
-    cfg: &Config,
+    cfg: &Causal,
     net: FaultyNetwork<Msg>,
     stop_at: SimTime,
 ) -> Cluster {
-    let mut sim = Sim::with_network(seed, net);
+    let mut sim: ProtocolSim<Causal> = Sim::with_network(seed, net);
     let replicas: Vec<NodeId> = (0..n as u32).map(NodeId).collect();
     for i in 0..n {
-        causal::add_replica(&mut sim, i, &replicas, cfg);
+        add_replica(&mut sim, cfg, i, &replicas);
     }
-    let (clients, history) =
-        common::add_sticky_clients(&mut sim, &replicas, per_replica, KEYS, causal::CAS, stop_at);
+    let (clients, history) = common::add_sticky_clients(
+        &mut sim,
+        &replicas,
+        per_replica,
+        KEYS,
+        cfg.offers_cas(),
+        stop_at,
+    );
     Cluster {
         sim,
         replicas,
@@ -63,11 +84,11 @@ fn nemesis(c: &mut Cluster) {
 }
 
 fn final_values(c: &mut Cluster) -> Vec<BTreeMap<Key, Value>> {
-    common::final_values(&mut c.sim, Protocol::Causal, &c.replicas, KEYS)
+    common::final_values::<Causal>(&mut c.sim, &c.replicas, KEYS)
 }
 
 /// The values of every write a replica has applied (from its durable store).
-fn applied_values(sim: &Sim<Msg>, node: NodeId) -> BTreeSet<Value> {
+fn applied_values(sim: &ProtocolSim<Causal>, node: NodeId) -> BTreeSet<Value> {
     let store = sim.durable::<Store>(node).unwrap();
     let values = store.borrow().writes().map(|w| w.value.clone()).collect();
     values
@@ -174,8 +195,10 @@ fn lossy() -> FaultyNetwork<Msg> {
 }
 
 /// A chaotic run: 5 replicas, 2 clients each, partitions, crashes, pauses, loss, duplication.
-fn chaotic_run(seed: u64, cfg: &Config) -> Cluster {
+/// `opts`: the seed runner's (trace file, event hashes).
+fn chaotic_run(seed: u64, cfg: &Causal, opts: &RunOptions) -> Cluster {
     let mut c = cluster(seed, 5, 2, cfg, lossy(), SimTime::from_secs(8));
+    common::attach(opts, &mut c.sim);
     nemesis(&mut c);
     c.sim.run_until(SimTime::from_secs(10)).unwrap();
     c
@@ -186,69 +209,85 @@ fn chaotic_run(seed: u64, cfg: &Config) -> Cluster {
 
 #[test]
 fn replicas_converge_and_keep_every_acknowledged_write() {
-    for seed in 1..=4 {
-        let mut c = chaotic_run(seed, &Config::default());
-        let finals = final_values(&mut c);
-        assert!(
-            finals.iter().all(|f| f == &finals[0]),
-            "seed {seed}: replicas diverged after the heal: {finals:?}"
-        );
-        let acknowledged: Vec<Value> = c
-            .history
-            .snapshot()
-            .operations()
-            .unwrap()
-            .into_iter()
-            .filter_map(|o| match (o.op, o.outcome) {
-                (Op::Write { value, .. }, Outcome::Ok(_)) => Some(value),
-                _ => None,
-            })
-            .collect();
-        assert!(acknowledged.len() > 200, "seed {seed}: too few writes");
-        for &r in &c.replicas {
-            let applied = applied_values(&c.sim, r);
-            let lost: Vec<&Value> = acknowledged
-                .iter()
-                .filter(|v| !applied.contains(v))
-                .collect();
+    runner("replicas_converge_and_keep_every_acknowledged_write", 1..5)
+        .run(|seed, opts| {
+            let mut c = chaotic_run(seed, &Causal::default(), opts);
+            let finals = final_values(&mut c);
             assert!(
-                lost.is_empty(),
-                "seed {seed}: {r} lacks acknowledged writes {lost:?}"
+                finals.iter().all(|f| f == &finals[0]),
+                "seed {seed}: replicas diverged after the heal: {finals:?}"
             );
-        }
-    }
+            let acknowledged: Vec<Value> = c
+                .history
+                .snapshot()
+                .operations()
+                .unwrap()
+                .into_iter()
+                .filter_map(|o| match (o.op, o.outcome) {
+                    (Op::Write { value, .. }, Outcome::Ok(_)) => Some(value),
+                    _ => None,
+                })
+                .collect();
+            assert!(acknowledged.len() > 200, "seed {seed}: too few writes");
+            for &r in &c.replicas {
+                let applied = applied_values(&c.sim, r);
+                let lost: Vec<&Value> = acknowledged
+                    .iter()
+                    .filter(|v| !applied.contains(v))
+                    .collect();
+                assert!(
+                    lost.is_empty(),
+                    "seed {seed}: {r} lacks acknowledged writes {lost:?}"
+                );
+            }
+            SeedOutcome::from_sim(&c.sim, None)
+        })
+        .assert_ok();
 }
 
 #[test]
 fn sessions_never_see_an_effect_before_its_cause() {
-    for seed in 1..=8 {
-        let c = chaotic_run(seed, &Config::default());
-        let v = causal_violations(&c.history.snapshot());
-        assert!(v.is_empty(), "seed {seed}: {v:#?}");
-    }
+    runner("sessions_never_see_an_effect_before_its_cause", 1..9)
+        .run(|seed, opts| {
+            let c = chaotic_run(seed, &Causal::default(), opts);
+            let v = causal_violations(&c.history.snapshot());
+            assert!(v.is_empty(), "seed {seed}: {v:#?}");
+            SeedOutcome::from_sim(&c.sim, None)
+        })
+        .assert_ok();
 }
 
 #[test]
 fn no_deps_bug_shows_an_effect_before_its_cause() {
-    let cfg = Config {
+    let cfg = Causal {
         bug: true,
-        ..Config::default()
+        ..Causal::default()
     };
     // A push must be lost (or overtaken) and a reader must look at both keys inside the repair
     // window, on a key nobody else overwrote meanwhile: about one seed in eight here.
-    let found: Vec<u64> = (1..=16)
-        .filter(|&seed| !causal_violations(&chaotic_run(seed, &cfg).history.snapshot()).is_empty())
-        .collect();
+    // Each seed reports (the bug showed, the replicas converged).
+    let report = runner("no_deps_bug_shows_an_effect_before_its_cause", 1..17).run(|seed, opts| {
+        let mut c = chaotic_run(seed, &cfg, opts);
+        let showed = !causal_violations(&c.history.snapshot()).is_empty();
+        let finals = final_values(&mut c);
+        let converged = finals.iter().all(|f| f == &finals[0]);
+        SeedOutcome::from_sim(&c.sim, None).with((showed, converged))
+    });
+    report.assert_ok();
+    let found: Vec<&SeedOutcome<(bool, bool)>> =
+        report.outcomes.iter().filter(|o| o.value.0).collect();
     assert!(!found.is_empty(), "the bug never showed");
     // The bug does not break convergence: dependencies are still tracked.
-    let mut c = chaotic_run(found[0], &cfg);
-    let finals = final_values(&mut c);
-    assert!(finals.iter().all(|f| f == &finals[0]));
+    assert!(
+        found[0].value.1,
+        "seed {}: replicas diverged",
+        found[0].seed
+    );
 }
 
 #[test]
 fn every_request_succeeds_on_both_sides_of_a_partition() {
-    let mut c = cluster(11, 5, 2, &Config::default(), net(), SimTime::from_secs(9));
+    let mut c = cluster(11, 5, 2, &Causal::default(), net(), SimTime::from_secs(9));
     let r = c.replicas.clone();
     let side = |rs: &[NodeId], cs: &[NodeId]| -> Vec<NodeId> {
         let mut v = rs.to_vec();
@@ -285,30 +324,33 @@ struct Probe<E> {
     replies: Rc<RefCell<Vec<KvReply>>>,
 }
 
-impl<E: Env<Msg = Msg, Timer = ()>> Actor for Probe<E> {
+impl<E: Env<Timer = ()>> Actor for Probe<E> {
     type Context = Context<Self>;
 }
 
-impl<E: Env<Msg = Msg, Timer = ()>> Handler<Deliver<Msg>> for Probe<E> {
+impl<E: Env<Timer = ()>> Handler<Deliver<E::Msg>> for Probe<E>
+where
+    E::Msg: ClientMsg,
+{
     type Result = ();
-    fn handle(&mut self, d: Deliver<Msg>, _: &mut Context<Self>) {
-        if let Msg::Reply(r) = d.msg {
+    fn handle(&mut self, d: Deliver<E::Msg>, _: &mut Context<Self>) {
+        if let Some(r) = d.msg.reply() {
             self.replies.borrow_mut().push(r);
         }
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = ()>> Handler<Timeout<()>> for Probe<E> {
+impl<E: Env<Timer = ()>> Handler<Timeout<()>> for Probe<E> {
     type Result = ();
     fn handle(&mut self, _: Timeout<()>, _: &mut Context<Self>) {}
 }
 
 #[test]
 fn restarted_replica_keeps_acknowledged_writes_and_sequence_numbers() {
-    let mut sim: Sim<Msg> = Sim::with_network(9, net());
+    let mut sim: ProtocolSim<Causal> = Sim::with_network(9, net());
     let replicas = [NodeId(0), NodeId(1), NodeId(2)];
     for i in 0..3 {
-        causal::add_replica(&mut sim, i, &replicas, &Config::default());
+        add_replica(&mut sim, &Causal::default(), i, &replicas);
     }
     let replies = Rc::new(RefCell::new(Vec::new()));
     let r = Rc::clone(&replies);
@@ -320,9 +362,9 @@ fn restarted_replica_keeps_acknowledged_writes_and_sequence_numbers() {
     });
     let (n0, others) = (NodeId(0), vec![NodeId(1), NodeId(2)]);
     split(&mut sim, vec![n0], others);
-    let write = |sim: &mut Sim<Msg>, id: u64, key: i64, v: i64| {
+    let write = |sim: &mut ProtocolSim<Causal>, id: u64, key: i64, v: i64| {
         let op = Op::write(key, v);
-        sim.post(probe, n0, Msg::Request(KvRequest { id, op, session: 0 }));
+        sim.post(probe, n0, KvMsg::Request(KvRequest { id, op, session: 0 }));
         sim.run_for(Duration::from_millis(50)).unwrap();
     };
     write(&mut sim, 1, 0, 10);
@@ -334,11 +376,11 @@ fn restarted_replica_keeps_acknowledged_writes_and_sequence_numbers() {
     sim.run_for(Duration::from_millis(100)).unwrap();
     // Nothing could leave n0, yet it still has its writes after the restart...
     assert_eq!(
-        causal::local_value(&mut sim, n0, &0.into()).unwrap(),
+        local_value::<Causal>(&mut sim, n0, &0.into()).unwrap(),
         Value::Int(12)
     );
     assert_eq!(
-        causal::local_value(&mut sim, n0, &1.into()).unwrap(),
+        local_value::<Causal>(&mut sim, n0, &1.into()).unwrap(),
         Value::Int(11)
     );
     // ...and numbers the next one after them.
@@ -352,11 +394,11 @@ fn restarted_replica_keeps_acknowledged_writes_and_sequence_numbers() {
     sim.run_for(Duration::from_secs(1)).unwrap();
     for r in replicas {
         assert_eq!(
-            causal::local_value(&mut sim, r, &0.into()).unwrap(),
+            local_value::<Causal>(&mut sim, r, &0.into()).unwrap(),
             Value::Int(12)
         );
         assert_eq!(
-            causal::local_value(&mut sim, r, &1.into()).unwrap(),
+            local_value::<Causal>(&mut sim, r, &1.into()).unwrap(),
             Value::Int(13)
         );
     }
@@ -364,7 +406,11 @@ fn restarted_replica_keeps_acknowledged_writes_and_sequence_numbers() {
 
 #[test]
 fn same_seed_same_trace() {
-    let run = |seed| chaotic_run(seed, &Config::default()).sim.trace_hash();
+    let run = |seed| {
+        chaotic_run(seed, &Causal::default(), &RunOptions::default())
+            .sim
+            .trace_hash()
+    };
     assert_eq!(run(3), run(3));
     assert_ne!(run(3), run(4));
 }

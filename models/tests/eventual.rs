@@ -10,14 +10,29 @@ mod common;
 
 use actix::{Actor, Context, Handler};
 use common::{lossy_net, net, split};
-use models::eventual::{self, Config};
-use models::kv::{KvReply, KvRequest};
-use models::msg::Msg;
+use models::client::ClientMsg;
+use models::eventual::{self, Eventual};
+use models::kv::{KvMsg, KvReply, KvRequest};
 use models::op::{Key, KvHistory, Op, Ret, Value};
-use models::protocol::Protocol;
+use models::protocol::{add_replica, local_value, Protocol, ProtocolSim};
+use models::runner::{Runner, SeedOutcome};
 use sim_core::history::{Outcome, Recorder};
 use sim_core::{ClockModel, Deliver, Durable, Env, NodeId, Sim, SimEnv, SimTime, Timeout};
 use sim_net::FaultyNetwork;
+
+/// The messages of an eventual simulation.
+type Msg = KvMsg<eventual::Message>;
+
+/// The seed runner for test `name` of this file (`ACTSIM_SEED`, `ACTSIM_SEEDS`, ...), with a
+/// reproduce line that reruns exactly that test.
+fn runner(name: &'static str, seeds: std::ops::Range<u64>) -> Runner {
+    Runner::new(name)
+        .seeds(seeds)
+        .from_env()
+        .reproduce_with(move |s| {
+            format!("ACTSIM_SEED={s} cargo test -p models --test eventual {name} -- --exact")
+        })
+}
 
 // ---------------------------------------------------------------------------------------------
 // Building a cluster with clients.
@@ -25,7 +40,7 @@ use sim_net::FaultyNetwork;
 const KEYS: u32 = 4;
 
 struct Cluster {
-    sim: Sim<Msg>,
+    sim: ProtocolSim<Eventual>,
     replicas: Vec<NodeId>,
     /// `clients[i]` is sticky to `replicas[i % n]`.
     clients: Vec<NodeId>,
@@ -37,21 +52,21 @@ fn cluster(
     seed: u64,
     n: usize,
     per_replica: usize,
-    cfg: &Config,
+    cfg: &Eventual,
     net: FaultyNetwork<Msg>,
     stop_at: SimTime,
 ) -> Cluster {
     let mut sim = Sim::with_network(seed, net);
     let replicas: Vec<NodeId> = (0..n as u32).map(NodeId).collect();
     for i in 0..n {
-        eventual::add_replica(&mut sim, i, &replicas, cfg);
+        add_replica(&mut sim, cfg, i, &replicas);
     }
     let (clients, history) = common::add_sticky_clients(
         &mut sim,
         &replicas,
         per_replica,
         KEYS,
-        eventual::CAS,
+        cfg.offers_cas(),
         stop_at,
     );
     Cluster {
@@ -68,7 +83,7 @@ fn nemesis(c: &mut Cluster) {
 }
 
 fn final_values(c: &mut Cluster) -> Vec<BTreeMap<Key, Value>> {
-    common::final_values(&mut c.sim, Protocol::Eventual, &c.replicas, KEYS)
+    common::final_values::<Eventual>(&mut c.sim, &c.replicas, KEYS)
 }
 
 /// Values of every write that may have taken effect (ok or indeterminate).
@@ -90,9 +105,14 @@ fn written(history: &KvHistory) -> BTreeSet<Value> {
 
 #[test]
 fn replicas_converge_after_partitions_crashes_and_pauses() {
-    for seed in 1..=4 {
+    runner(
+        "replicas_converge_after_partitions_crashes_and_pauses",
+        1..5,
+    )
+    .run(|seed, opts| {
         let net = lossy_net(0.05, 0.02);
-        let mut c = cluster(seed, 5, 1, &Config::default(), net, SimTime::from_secs(8));
+        let mut c = cluster(seed, 5, 1, &Eventual::default(), net, SimTime::from_secs(8));
+        common::attach(opts, &mut c.sim);
         nemesis(&mut c);
         c.sim.run_until(SimTime::from_secs(10)).unwrap();
 
@@ -118,12 +138,14 @@ fn replicas_converge_after_partitions_crashes_and_pauses() {
                 );
             }
         }
-    }
+        SeedOutcome::from_sim(&c.sim, None)
+    })
+    .assert_ok();
 }
 
 #[test]
 fn every_request_succeeds_on_both_sides_of_a_partition() {
-    let mut c = cluster(11, 5, 2, &Config::default(), net(), SimTime::from_secs(9));
+    let mut c = cluster(11, 5, 2, &Eventual::default(), net(), SimTime::from_secs(9));
     let r = c.replicas.clone();
     // Each side keeps its own clients: a client reaches only its home replica's side.
     let side = |rs: &[NodeId], cs: &[NodeId]| -> Vec<NodeId> {
@@ -159,21 +181,29 @@ fn every_request_succeeds_on_both_sides_of_a_partition() {
 
 #[test]
 fn no_anti_entropy_bug_leaves_replicas_diverged() {
-    let cfg = Config {
+    let cfg = Eventual {
         bug: true,
-        ..Config::default()
+        ..Eventual::default()
     };
-    let diverged = (1..=4)
-        .filter(|&seed| {
-            let net = lossy_net(0.05, 0.02);
-            let mut c = cluster(seed, 5, 1, &cfg, net, SimTime::from_secs(8));
-            nemesis(&mut c);
-            c.sim.run_until(SimTime::from_secs(10)).unwrap();
-            let finals = final_values(&mut c);
-            finals.iter().any(|f| f != &finals[0])
-        })
-        .count();
-    assert!(diverged >= 3, "only {diverged} of 4 seeds diverged");
+    let report = runner("no_anti_entropy_bug_leaves_replicas_diverged", 1..5).run(|seed, opts| {
+        let net = lossy_net(0.05, 0.02);
+        let mut c = cluster(seed, 5, 1, &cfg, net, SimTime::from_secs(8));
+        common::attach(opts, &mut c.sim);
+        nemesis(&mut c);
+        c.sim.run_until(SimTime::from_secs(10)).unwrap();
+        let finals = final_values(&mut c);
+        SeedOutcome::from_sim(&c.sim, None).with(finals.iter().any(|f| f != &finals[0]))
+    });
+    report.assert_ok();
+    // Most seeds diverge: at least half of them (2 of the default 4 since the workload draws
+    // operation n of a client from its own stream; it was 3 of 4 before; the one seed of
+    // ACTSIM_SEED must diverge).
+    let seeds = report.outcomes.len();
+    let diverged = report.outcomes.iter().filter(|o| o.value).count();
+    assert!(
+        2 * diverged >= seeds,
+        "only {diverged} of {seeds} seeds diverged"
+    );
 }
 
 /// Records the replies it receives; sends nothing on its own.
@@ -182,20 +212,23 @@ struct Probe<E> {
     replies: Rc<RefCell<Vec<KvReply>>>,
 }
 
-impl<E: Env<Msg = Msg, Timer = ()>> Actor for Probe<E> {
+impl<E: Env<Timer = ()>> Actor for Probe<E> {
     type Context = Context<Self>;
 }
 
-impl<E: Env<Msg = Msg, Timer = ()>> Handler<Deliver<Msg>> for Probe<E> {
+impl<E: Env<Timer = ()>> Handler<Deliver<E::Msg>> for Probe<E>
+where
+    E::Msg: ClientMsg,
+{
     type Result = ();
-    fn handle(&mut self, d: Deliver<Msg>, _: &mut Context<Self>) {
-        if let Msg::Reply(r) = d.msg {
+    fn handle(&mut self, d: Deliver<E::Msg>, _: &mut Context<Self>) {
+        if let Some(r) = d.msg.reply() {
             self.replies.borrow_mut().push(r);
         }
     }
 }
 
-impl<E: Env<Msg = Msg, Timer = ()>> Handler<Timeout<()>> for Probe<E> {
+impl<E: Env<Timer = ()>> Handler<Timeout<()>> for Probe<E> {
     type Result = ();
     fn handle(&mut self, _: Timeout<()>, _: &mut Context<Self>) {}
 }
@@ -203,10 +236,10 @@ impl<E: Env<Msg = Msg, Timer = ()>> Handler<Timeout<()>> for Probe<E> {
 /// Writes 1 through n0, then (after it has spread) 2 through n1; returns both replies and the
 /// final value of the key on every replica.
 fn two_writes(n0_clock_ahead: Duration) -> (Vec<KvReply>, Vec<Value>) {
-    let mut sim: Sim<Msg> = Sim::new(5);
+    let mut sim: ProtocolSim<Eventual> = Sim::new(5);
     let replicas = [NodeId(0), NodeId(1), NodeId(2)];
     for i in 0..3 {
-        eventual::add_replica(&mut sim, i, &replicas, &Config::default());
+        add_replica(&mut sim, &Eventual::default(), i, &replicas);
     }
     let replies = Rc::new(RefCell::new(Vec::new()));
     let r = Rc::clone(&replies);
@@ -222,9 +255,9 @@ fn two_writes(n0_clock_ahead: Duration) -> (Vec<KvReply>, Vec<Value>) {
     };
     sim.set_clock(NodeId(0), skew).unwrap();
     let write = |id, to, v| {
-        move |s: &mut Sim<Msg>| {
+        move |s: &mut ProtocolSim<Eventual>| {
             let op = Op::write(0, v);
-            s.post(probe, to, Msg::Request(KvRequest { id, op, session: 0 }));
+            s.post(probe, to, KvMsg::Request(KvRequest { id, op, session: 0 }));
         }
     };
     sim.schedule(
@@ -240,7 +273,7 @@ fn two_writes(n0_clock_ahead: Duration) -> (Vec<KvReply>, Vec<Value>) {
     sim.run_until(SimTime::from_secs(2)).unwrap();
     let finals = replicas
         .iter()
-        .map(|&n| eventual::local_value(&mut sim, n, &0.into()).unwrap())
+        .map(|&n| local_value::<Eventual>(&mut sim, n, &0.into()).unwrap())
         .collect();
     let replies = replies.borrow().clone();
     (replies, finals)
@@ -268,7 +301,7 @@ fn clock_skew_loses_an_acknowledged_write() {
 fn same_seed_same_trace() {
     let run = |seed| {
         let net = lossy_net(0.05, 0.02);
-        let mut c = cluster(seed, 5, 1, &Config::default(), net, SimTime::from_secs(8));
+        let mut c = cluster(seed, 5, 1, &Eventual::default(), net, SimTime::from_secs(8));
         nemesis(&mut c);
         c.sim.run_until(SimTime::from_secs(10)).unwrap();
         c.sim.trace_hash()

@@ -7,17 +7,25 @@ mod raft_common;
 use std::time::Duration;
 
 use models::client::Routing;
-use models::linearizable::{add_replica, local_value, status, Config};
+use models::linearizable::{status, Linearizable};
 use models::raft::RoleName;
+use models::runner::{Runner, SeedOutcome};
 use raft_common::*;
 use sim_core::{NodeId, SimTime};
 
-fn proto(cfg: Config) -> Proto {
-    Proto {
-        add: Box::new(move |sim, i, r| add_replica(sim, i, r, &cfg)),
-        status,
-        local_value,
-    }
+fn proto(protocol: Linearizable) -> Proto<Linearizable> {
+    Proto { protocol, status }
+}
+
+/// The seed runner for test `name` of this file (`ACTSIM_SEED`, `ACTSIM_SEEDS`, ...), with a
+/// reproduce line that reruns exactly that test.
+fn runner(name: &'static str, seeds: std::ops::Range<u64>) -> Runner {
+    Runner::new(name)
+        .seeds(seeds)
+        .from_env()
+        .reproduce_with(move |s| {
+            format!("ACTSIM_SEED={s} cargo test -p models --test linearizable {name} -- --exact")
+        })
 }
 
 /// Client `c` starts at replica `c % n` and may try every replica.
@@ -47,7 +55,7 @@ fn assert_clean(what: &str, seed: u64, v: &[String]) {
 
 #[test]
 fn no_faults_every_operation_succeeds() {
-    let p = proto(Config::default());
+    let p = proto(Linearizable::default());
     let mut c = cluster(1, 3, 3, ms(3000), net(), &p, &spread(3));
     c.sim.run_until(ms(4000)).unwrap();
     let log = final_log(&mut c, &p);
@@ -62,10 +70,15 @@ fn no_faults_every_operation_succeeds() {
 
 #[test]
 fn random_faults_keep_raft_invariants_and_linearizable_reads() {
-    for seed in 1..=12 {
-        let p = proto(Config::default());
+    runner(
+        "random_faults_keep_raft_invariants_and_linearizable_reads",
+        1..13,
+    )
+    .run(|seed, opts| {
+        let p = proto(Linearizable::default());
         let net = lossy_net(0.02, 0.02);
         let mut c = cluster(seed, 5, 5, ms(6000), net, &p, &spread(5));
+        common::attach(opts, &mut c.sim);
         start_monitor(&mut c, status, Duration::from_millis(20), ms(9000));
         random_nemesis(&mut c, ms(300), ms(6000));
         c.sim.run_until(ms(9000)).unwrap();
@@ -77,12 +90,14 @@ fn random_faults_keep_raft_invariants_and_linearizable_reads() {
         assert_clean("history", seed, &check_history(&c, &log));
         assert_clean("real time", seed, &check_real_time(&c, &log));
         assert_clean("convergence", seed, &check_converged(&mut c, &p));
-    }
+        SeedOutcome::from_sim(&c.sim, None)
+    })
+    .assert_ok();
 }
 
 #[test]
 fn whole_cluster_restart_keeps_acknowledged_writes() {
-    let p = proto(Config::default());
+    let p = proto(Linearizable::default());
     let mut c = cluster(3, 3, 3, ms(4000), net(), &p, &spread(3));
     c.sim.run_until(ms(2000)).unwrap();
     for r in c.replicas.clone() {
@@ -102,13 +117,13 @@ fn whole_cluster_restart_keeps_acknowledged_writes() {
 }
 
 /// 5 replicas and 5 clients, client `i` homed at replica `i`, trying every replica in turn.
-fn cap_cluster(seed: u64, cfg: Config) -> (Cluster, Proto) {
+fn cap_cluster(seed: u64, cfg: Linearizable) -> (Cluster<Linearizable>, Proto<Linearizable>) {
     let p = proto(cfg);
     let c = cluster(seed, 5, 5, ms(12000), net(), &p, &spread(5));
     (c, p)
 }
 
-fn split_sides(c: &mut Cluster, at: SimTime, until: SimTime) {
+fn split_sides(c: &mut Cluster<Linearizable>, at: SimTime, until: SimTime) {
     let (r, cl) = (c.replicas.clone(), c.clients.clone());
     let majority = vec![r[0], r[1], r[2], cl[0], cl[1], cl[2]];
     let minority = vec![r[3], r[4], cl[3], cl[4]];
@@ -120,32 +135,36 @@ fn split_sides(c: &mut Cluster, at: SimTime, until: SimTime) {
 
 #[test]
 fn partition_minority_is_unavailable_majority_available() {
-    for seed in 1..=4 {
-        let (mut c, p) = cap_cluster(seed, Config::default());
-        // The CAP experiment: {n0, n1, n2} and {n3, n4} apart for 10 s.
-        split_sides(&mut c, ms(1000), ms(11000));
-        c.sim.run_until(ms(14000)).unwrap();
-        let cl = c.clients.clone();
-        let (min_r, min_w) = availability(&c, &cl[3..], ms(1000), ms(11000));
-        let (maj_r, maj_w) = availability(&c, &cl[..3], ms(1000), ms(11000));
-        assert!(
-            at_most(min_r, 0.05) && at_most(min_w, 0.05),
-            "seed {seed}: minority {min_r} {min_w}"
-        );
-        assert!(
-            maj_r >= 0.9 && maj_w >= 0.9,
-            "seed {seed}: majority {maj_r} {maj_w}"
-        );
-        let log = final_log(&mut c, &p);
-        assert_clean("history", seed, &check_history(&c, &log));
-        assert_clean("real time", seed, &check_real_time(&c, &log));
-        assert_clean("convergence", seed, &check_converged(&mut c, &p));
-    }
+    runner("partition_minority_is_unavailable_majority_available", 1..5)
+        .run(|seed, opts| {
+            let (mut c, p) = cap_cluster(seed, Linearizable::default());
+            common::attach(opts, &mut c.sim);
+            // The CAP experiment: {n0, n1, n2} and {n3, n4} apart for 10 s.
+            split_sides(&mut c, ms(1000), ms(11000));
+            c.sim.run_until(ms(14000)).unwrap();
+            let cl = c.clients.clone();
+            let (min_r, min_w) = availability(&c, &cl[3..], ms(1000), ms(11000));
+            let (maj_r, maj_w) = availability(&c, &cl[..3], ms(1000), ms(11000));
+            assert!(
+                at_most(min_r, 0.05) && at_most(min_w, 0.05),
+                "seed {seed}: minority {min_r} {min_w}"
+            );
+            assert!(
+                maj_r >= 0.9 && maj_w >= 0.9,
+                "seed {seed}: majority {maj_r} {maj_w}"
+            );
+            let log = final_log(&mut c, &p);
+            assert_clean("history", seed, &check_history(&c, &log));
+            assert_clean("real time", seed, &check_real_time(&c, &log));
+            assert_clean("convergence", seed, &check_converged(&mut c, &p));
+            SeedOutcome::from_sim(&c.sim, None)
+        })
+        .assert_ok();
 }
 
 /// Cuts the current leader off with one follower (and the clients homed at both) at `at`;
 /// heals at `until`. Returns the leader.
-fn cut_off_leader(c: &mut Cluster, at: SimTime, until: SimTime) -> NodeId {
+fn cut_off_leader(c: &mut Cluster<Linearizable>, at: SimTime, until: SimTime) -> NodeId {
     c.sim.run_until(at).unwrap();
     let leader = c
         .replicas
@@ -168,42 +187,51 @@ fn cut_off_leader(c: &mut Cluster, at: SimTime, until: SimTime) -> NodeId {
 
 #[test]
 fn a_cut_off_leader_is_replaced_and_serves_nothing() {
-    for seed in 1..=3 {
-        let (mut c, p) = cap_cluster(seed, Config::default());
-        let leader = cut_off_leader(&mut c, ms(1000), ms(5000));
-        c.sim.run_until(ms(13000)).unwrap();
-        let cl = c.clients.clone();
-        let buddy = NodeId((leader.0 + 1) % 5);
-        let (minority, majority): (Vec<NodeId>, Vec<NodeId>) =
-            (0..5).map(NodeId).partition(|&r| r == leader || r == buddy);
-        let side = |rs: &[NodeId]| rs.iter().map(|r| cl[r.index()]).collect::<Vec<_>>();
-        let (min_r, min_w) = availability(&c, &side(&minority), ms(1000), ms(5000));
-        let (maj_r, maj_w) = availability(&c, &side(&majority), ms(1000), ms(5000));
-        assert!(
-            at_most(min_r, 0.05) && at_most(min_w, 0.05),
-            "seed {seed}: minority {min_r} {min_w}"
-        );
-        assert!(
-            maj_r >= 0.9 && maj_w >= 0.9,
-            "seed {seed}: majority {maj_r} {maj_w}"
-        );
-        let log = final_log(&mut c, &p);
-        assert_clean("history", seed, &check_history(&c, &log));
-        assert_clean("real time", seed, &check_real_time(&c, &log));
-        assert_clean("convergence", seed, &check_converged(&mut c, &p));
-    }
+    runner("a_cut_off_leader_is_replaced_and_serves_nothing", 1..4)
+        .run(|seed, opts| {
+            let (mut c, p) = cap_cluster(seed, Linearizable::default());
+            common::attach(opts, &mut c.sim);
+            let leader = cut_off_leader(&mut c, ms(1000), ms(5000));
+            c.sim.run_until(ms(13000)).unwrap();
+            let cl = c.clients.clone();
+            let buddy = NodeId((leader.0 + 1) % 5);
+            let (minority, majority): (Vec<NodeId>, Vec<NodeId>) =
+                (0..5).map(NodeId).partition(|&r| r == leader || r == buddy);
+            let side = |rs: &[NodeId]| rs.iter().map(|r| cl[r.index()]).collect::<Vec<_>>();
+            let (min_r, min_w) = availability(&c, &side(&minority), ms(1000), ms(5000));
+            let (maj_r, maj_w) = availability(&c, &side(&majority), ms(1000), ms(5000));
+            assert!(
+                at_most(min_r, 0.05) && at_most(min_w, 0.05),
+                "seed {seed}: minority {min_r} {min_w}"
+            );
+            assert!(
+                maj_r >= 0.9 && maj_w >= 0.9,
+                "seed {seed}: majority {maj_r} {maj_w}"
+            );
+            let log = final_log(&mut c, &p);
+            assert_clean("history", seed, &check_history(&c, &log));
+            assert_clean("real time", seed, &check_real_time(&c, &log));
+            assert_clean("convergence", seed, &check_converged(&mut c, &p));
+            SeedOutcome::from_sim(&c.sim, None)
+        })
+        .assert_ok();
 }
 
 #[test]
 fn planted_stale_read_bug_shows_when_the_leader_is_cut_off() {
-    for seed in 1..=3 {
+    runner(
+        "planted_stale_read_bug_shows_when_the_leader_is_cut_off",
+        1..4,
+    )
+    .run(|seed, opts| {
         let (mut c, p) = cap_cluster(
             seed,
-            Config {
+            Linearizable {
                 bug: true,
-                ..Config::default()
+                ..Linearizable::default()
             },
         );
+        common::attach(opts, &mut c.sim);
         cut_off_leader(&mut c, ms(1000), ms(5000));
         c.sim.run_until(ms(13000)).unwrap();
         let log = final_log(&mut c, &p);
@@ -212,13 +240,15 @@ fn planted_stale_read_bug_shows_when_the_leader_is_cut_off() {
             !stale.is_empty(),
             "seed {seed}: the stale-read bug went unnoticed"
         );
-    }
+        SeedOutcome::from_sim(&c.sim, None)
+    })
+    .assert_ok();
 }
 
 #[test]
 fn same_seed_same_run() {
     let run = |seed| {
-        let p = proto(Config::default());
+        let p = proto(Linearizable::default());
         let net = lossy_net(0.05, 0.05);
         let mut c = cluster(seed, 5, 4, ms(3000), net, &p, &spread(5));
         random_nemesis(&mut c, ms(200), ms(3000));

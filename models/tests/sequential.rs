@@ -8,16 +8,24 @@ use std::time::Duration;
 
 use models::client::Routing;
 use models::raft::RoleName;
-use models::sequential::{add_replica, local_value, status, Config};
+use models::runner::{Runner, SeedOutcome};
+use models::sequential::{status, Sequential};
 use raft_common::*;
 use sim_core::{NodeId, SimTime};
 
-fn proto(cfg: Config) -> Proto {
-    Proto {
-        add: Box::new(move |sim, i, r| add_replica(sim, i, r, &cfg)),
-        status,
-        local_value,
-    }
+fn proto(protocol: Sequential) -> Proto<Sequential> {
+    Proto { protocol, status }
+}
+
+/// The seed runner for test `name` of this file (`ACTSIM_SEED`, `ACTSIM_SEEDS`, ...), with a
+/// reproduce line that reruns exactly that test.
+fn runner(name: &'static str, seeds: std::ops::Range<u64>) -> Runner {
+    Runner::new(name)
+        .seeds(seeds)
+        .from_env()
+        .reproduce_with(move |s| {
+            format!("ACTSIM_SEED={s} cargo test -p models --test sequential {name} -- --exact")
+        })
 }
 
 /// Client `c` lives at replica `c % n` and may try every replica.
@@ -42,7 +50,7 @@ fn assert_clean(what: &str, seed: u64, v: &[String]) {
 
 #[test]
 fn no_faults_every_operation_succeeds() {
-    let p = proto(Config::default());
+    let p = proto(Sequential::default());
     let mut c = cluster(1, 3, 6, ms(3000), net(), &p, &spread(3));
     c.sim.run_until(ms(4000)).unwrap();
     let log = final_log(&mut c, &p);
@@ -55,27 +63,31 @@ fn no_faults_every_operation_succeeds() {
 
 #[test]
 fn random_faults_keep_raft_invariants_and_sessions() {
-    for seed in 1..=12 {
-        let p = proto(Config::default());
-        let net = lossy_net(0.02, 0.02);
-        let mut c = cluster(seed, 5, 5, ms(6000), net, &p, &spread(5));
-        start_monitor(&mut c, status, Duration::from_millis(20), ms(9000));
-        random_nemesis(&mut c, ms(300), ms(6000));
-        c.sim.run_until(ms(9000)).unwrap();
-        let monitor = c.monitor.borrow();
-        assert_clean("raft invariants", seed, &monitor.violations);
-        assert!(monitor.samples > 1000);
-        drop(monitor);
-        let log = final_log(&mut c, &p);
-        assert_clean("history", seed, &check_history(&c, &log));
-        assert_clean("convergence", seed, &check_converged(&mut c, &p));
-    }
+    runner("random_faults_keep_raft_invariants_and_sessions", 1..13)
+        .run(|seed, opts| {
+            let p = proto(Sequential::default());
+            let net = lossy_net(0.02, 0.02);
+            let mut c = cluster(seed, 5, 5, ms(6000), net, &p, &spread(5));
+            common::attach(opts, &mut c.sim);
+            start_monitor(&mut c, status, Duration::from_millis(20), ms(9000));
+            random_nemesis(&mut c, ms(300), ms(6000));
+            c.sim.run_until(ms(9000)).unwrap();
+            let monitor = c.monitor.borrow();
+            assert_clean("raft invariants", seed, &monitor.violations);
+            assert!(monitor.samples > 1000);
+            drop(monitor);
+            let log = final_log(&mut c, &p);
+            assert_clean("history", seed, &check_history(&c, &log));
+            assert_clean("convergence", seed, &check_converged(&mut c, &p));
+            SeedOutcome::from_sim(&c.sim, None)
+        })
+        .assert_ok();
 }
 
 #[test]
 fn reads_on_followers_can_be_stale_but_never_behind_the_session() {
     // Not linearizable by design: some read misses a write another client completed earlier.
-    let p = proto(Config::default());
+    let p = proto(Sequential::default());
     let mut c = cluster(5, 3, 6, ms(3000), net(), &p, &spread(3));
     c.sim.run_until(ms(4000)).unwrap();
     let log = final_log(&mut c, &p);
@@ -85,7 +97,7 @@ fn reads_on_followers_can_be_stale_but_never_behind_the_session() {
 
 /// 5 replicas and 5 clients, client `i` sticky to replica `i` (a ZooKeeper session stays with
 /// its server; the server forwards writes).
-fn cap_cluster(seed: u64, cfg: Config) -> (Cluster, Proto) {
+fn cap_cluster(seed: u64, cfg: Sequential) -> (Cluster<Sequential>, Proto<Sequential>) {
     let p = proto(cfg);
     let homes = |c: usize| Routing::Sticky {
         home: NodeId(c as u32),
@@ -96,8 +108,13 @@ fn cap_cluster(seed: u64, cfg: Config) -> (Cluster, Proto) {
 
 #[test]
 fn partition_minority_reads_stay_available_writes_do_not() {
-    for seed in 1..=4 {
-        let (mut c, p) = cap_cluster(seed, Config::default());
+    runner(
+        "partition_minority_reads_stay_available_writes_do_not",
+        1..5,
+    )
+    .run(|seed, opts| {
+        let (mut c, p) = cap_cluster(seed, Sequential::default());
+        common::attach(opts, &mut c.sim);
         c.sim.run_until(ms(1000)).unwrap();
         // Seeds 1 and 2 put the leader on the minority side, 3 and 4 on the majority side.
         let leader = c
@@ -148,31 +165,37 @@ fn partition_minority_reads_stay_available_writes_do_not() {
         let log = final_log(&mut c, &p);
         assert_clean("history", seed, &check_history(&c, &log));
         assert_clean("convergence", seed, &check_converged(&mut c, &p));
-    }
+        SeedOutcome::from_sim(&c.sim, None)
+    })
+    .assert_ok();
 }
 
 #[test]
 fn planted_no_session_bug_breaks_read_your_writes() {
-    for seed in 1..=3 {
-        let p = proto(Config {
-            bug: true,
-            ..Config::default()
-        });
-        let mut c = cluster(seed, 3, 6, ms(3000), net(), &p, &spread(3));
-        c.sim.run_until(ms(4000)).unwrap();
-        let log = final_log(&mut c, &p);
-        let v = check_history(&c, &log);
-        assert!(
-            v.iter().any(|s| s.contains("misses the write")),
-            "seed {seed}: the no-session bug went unnoticed"
-        );
-    }
+    runner("planted_no_session_bug_breaks_read_your_writes", 1..4)
+        .run(|seed, opts| {
+            let p = proto(Sequential {
+                bug: true,
+                ..Sequential::default()
+            });
+            let mut c = cluster(seed, 3, 6, ms(3000), net(), &p, &spread(3));
+            common::attach(opts, &mut c.sim);
+            c.sim.run_until(ms(4000)).unwrap();
+            let log = final_log(&mut c, &p);
+            let v = check_history(&c, &log);
+            assert!(
+                v.iter().any(|s| s.contains("misses the write")),
+                "seed {seed}: the no-session bug went unnoticed"
+            );
+            SeedOutcome::from_sim(&c.sim, None)
+        })
+        .assert_ok();
 }
 
 #[test]
 fn same_seed_same_run() {
     let run = |seed| {
-        let p = proto(Config::default());
+        let p = proto(Sequential::default());
         let net = lossy_net(0.05, 0.05);
         let mut c = cluster(seed, 5, 4, ms(3000), net, &p, &spread(5));
         random_nemesis(&mut c, ms(200), ms(3000));

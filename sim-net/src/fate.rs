@@ -135,7 +135,7 @@ impl Fates {
             id,
             Pcg64::new(
                 u128::from(key) << 64 | u128::from(base),
-                0xa02b_dbf7_bb3c_0a7,
+                0x0a02_bdbf_7bb3_c0a7,
             ),
         )
     }

@@ -209,12 +209,8 @@ pub fn run(args: &CapArgs, ctx: &Ctx) -> Result<u8, CliError> {
     let eval = eval_options(args.budget_ms);
     let flags = args.exp.non_default_flags();
     let cmd = ctx.command().to_string();
-    let reproduce = |p: &str, seed: u64| {
-        format!(
-            "{cmd} run{} --seed {seed}{flags}",
-            ctx.protocol_flag(p)
-        )
-    };
+    let reproduce =
+        |p: &str, seed: u64| format!("{cmd} run{} --seed {seed}{flags}", ctx.protocol_flag(p));
     let setups: Vec<Setup> = drivers
         .iter()
         .map(|d| args.exp.apply(&d.setup(), Some(Nemesis::CapPartition)))
@@ -358,8 +354,7 @@ fn print_table(args: &CapArgs, exp: &Setup, rows: &[Row], elapsed: f64, simulate
             if t.failed > 0 {
                 println!(
                     "    {m} FAILED on {} seeds, unexpected for a {} protocol",
-                    t.failed,
-                    r.protocol
+                    t.failed, r.protocol
                 );
             }
         }

@@ -186,7 +186,10 @@ pub fn write_file(path: &std::path::Path, text: &str) -> Result<(), CliError> {
 }
 
 /// Checker options for a budget in milliseconds, checking `models`.
-pub fn eval_options_for(budget_ms: u64, models: Vec<models::check::Model>) -> models::evaluate::EvalOptions {
+pub fn eval_options_for(
+    budget_ms: u64,
+    models: Vec<models::check::Model>,
+) -> models::evaluate::EvalOptions {
     models::evaluate::EvalOptions {
         models,
         ..eval_options(budget_ms)

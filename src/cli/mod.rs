@@ -180,9 +180,7 @@ impl Cli {
             self.errors
                 .push(format!("protocol {name:?} is registered twice"));
         }
-        self.ctx
-            .drivers
-            .push(Box::new(Registered::new(name, make)));
+        self.ctx.drivers.push(Box::new(Registered::new(name, make)));
         self
     }
 

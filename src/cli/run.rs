@@ -113,7 +113,10 @@ pub fn parse_model(s: &str) -> Result<Model, String> {
         .find(|m| m.name() == s)
         .ok_or_else(|| {
             let names: Vec<&str> = Model::ALL.iter().map(|m| m.name()).collect();
-            format!("unknown model {s:?} (expected one of: {})", names.join(", "))
+            format!(
+                "unknown model {s:?} (expected one of: {})",
+                names.join(", ")
+            )
         })
 }
 
@@ -176,11 +179,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> Result<u8, CliError> {
             out.summary.counters.events,
             out.schedule.len()
         );
-        print_evaluation(
-            &ev,
-            own,
-            setup.nemesis == Nemesis::CapPartition,
-        );
+        print_evaluation(&ev, own, setup.nemesis == Nemesis::CapPartition);
         if let Some(t) = &args.trace {
             println!("  trace written to {}", t.display());
         }

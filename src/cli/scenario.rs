@@ -61,12 +61,13 @@ fn plan<'a>(args: &ScenarioArgs, ctx: &'a Ctx) -> Result<Plan<'a>, CliError> {
     let scenarios = if args.scenario == "all" {
         Scenario::ALL.to_vec()
     } else {
-        vec![args.scenario.parse().map_err(
-            |e: models::scenario::UnknownScenario| CliError::Flag {
+        vec![args
+            .scenario
+            .parse()
+            .map_err(|e: models::scenario::UnknownScenario| CliError::Flag {
                 flag: "scenario",
                 reason: e.to_string(),
-            },
-        )?]
+            })?]
     };
     let protocols = ctx.drivers(&args.protocols)?;
     if args.trace.is_some() && args.seed.is_none() {
@@ -179,7 +180,11 @@ pub fn run(args: &ScenarioArgs, ctx: &Ctx) -> Result<u8, CliError> {
         print!(
             "{}",
             table(&rows, |r, seed| reproduce(
-                ctx, args, r.scenario, &r.protocol, seed
+                ctx,
+                args,
+                r.scenario,
+                &r.protocol,
+                seed
             ))
         );
     }
@@ -241,7 +246,11 @@ fn run_one_seed(args: &ScenarioArgs, ctx: &Ctx, plan: &Plan, seed: u64) -> Resul
     print!(
         "{}",
         table(&rows, |r, seed| reproduce(
-            ctx, args, r.scenario, &r.protocol, seed
+            ctx,
+            args,
+            r.scenario,
+            &r.protocol,
+            seed
         ))
     );
     for o in &outcomes {

@@ -120,7 +120,9 @@ pub fn run(args: &SweepArgs, ctx: &Ctx) -> Result<u8, CliError> {
     } else {
         args.nemesis
     };
-    let setup = args.exp.apply(&driver.setup(), nem_arg.map(NemesisArg::nemesis));
+    let setup = args
+        .exp
+        .apply(&driver.setup(), nem_arg.map(NemesisArg::nemesis));
     driver.validate(bug, &setup)?;
     let model = driver.model();
     let eval = eval_options_for(args.budget_ms, vec![model]);
@@ -137,7 +139,10 @@ pub fn run(args: &SweepArgs, ctx: &Ctx) -> Result<u8, CliError> {
     let cmd2 = cmd.clone();
     let mut runner = Runner::new(format!("sweep-{}", driver.name()))
         .seed_set(seeds)
-        .jobs(args.jobs.unwrap_or_else(|| env.job_count().unwrap_or_else(default_jobs)))
+        .jobs(
+            args.jobs
+                .unwrap_or_else(|| env.job_count().unwrap_or_else(default_jobs)),
+        )
         .check_determinism(args.check_determinism || env.checks_determinism())
         .reproduce_with(move |seed| format!("{cmd} run --seed {seed}{f1}"))
         .shrink_with(move |seed| format!("{cmd2} shrink --seed {seed}{f2}"))

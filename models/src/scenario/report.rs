@@ -58,7 +58,6 @@ impl Staleness {
 /// One scenario on one protocol, over seeds.
 ///
 /// ```
-
 /// use models::scenario::report::Row;
 /// use models::scenario::Scenario;
 /// let row = Row::new(Scenario::Feed, "causal");

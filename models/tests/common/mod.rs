@@ -7,18 +7,18 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use models::client::{Client, ClientConfig, ClientTimer, Routing};
-use models::msg::Msg;
+use models::client::{Client, ClientConfig, ClientMsg, ClientTimer, Routing};
 use models::op::{Key, Op, Ret, Value};
-use models::protocol::Protocol;
+use models::protocol::{local_value, Protocol, ProtocolSim};
+use models::runner::RunOptions;
 use models::workload::Workload;
 use sim_core::history::Recorder;
-use sim_core::{Durable, NodeId, Sim, SimEnv, SimTime};
+use sim_core::{Durable, NodeId, Payload, Sim, SimEnv, SimTime};
 use sim_net::{Fault, FaultyNetwork, LinkConfig, NetConfig, PartitionSpec};
 
 /// A network with sim-net's default links (uniform 1–10 ms, reordering) and this much loss and
 /// duplication on every link.
-pub fn lossy_net(loss: f64, duplicate: f64) -> FaultyNetwork<Msg> {
+pub fn lossy_net<M: Payload>(loss: f64, duplicate: f64) -> FaultyNetwork<M> {
     let link = LinkConfig {
         loss,
         duplicate,
@@ -29,13 +29,13 @@ pub fn lossy_net(loss: f64, duplicate: f64) -> FaultyNetwork<Msg> {
 }
 
 /// A network that loses nothing (it can still be partitioned).
-pub fn net() -> FaultyNetwork<Msg> {
+pub fn net<M: Payload>() -> FaultyNetwork<M> {
     lossy_net(0.0, 0.0)
 }
 
 /// Replaces the blocked links: nodes in different groups cannot talk (both directions); nodes
 /// in no group keep all their links.
-pub fn partition(sim: &mut Sim<Msg>, groups: &[Vec<NodeId>]) {
+pub fn partition<M: Payload>(sim: &mut Sim<M>, groups: &[Vec<NodeId>]) {
     Fault::Partition(PartitionSpec::Split {
         groups: groups.to_vec(),
     })
@@ -44,18 +44,18 @@ pub fn partition(sim: &mut Sim<Msg>, groups: &[Vec<NodeId>]) {
 }
 
 /// Splits `a` from `b` (replacing any earlier partition).
-pub fn split(sim: &mut Sim<Msg>, a: Vec<NodeId>, b: Vec<NodeId>) {
+pub fn split<M: Payload>(sim: &mut Sim<M>, a: Vec<NodeId>, b: Vec<NodeId>) {
     partition(sim, &[a, b]);
 }
 
 /// Unblocks every link.
-pub fn heal(sim: &mut Sim<Msg>) {
+pub fn heal<M: Payload>(sim: &mut Sim<M>) {
     Fault::Heal.apply(sim).expect("heal");
 }
 
 /// A scripted nemesis on five replicas `r` between 1 s and 7 s: a 3|2 split, heal, crash and
 /// restart of r[1], pause and resume of r[4], isolation of r[0] with a crash and restart, heal.
-pub fn scripted_nemesis(sim: &mut Sim<Msg>, r: &[NodeId]) {
+pub fn scripted_nemesis<M: Payload>(sim: &mut Sim<M>, r: &[NodeId]) {
     let at = SimTime::from_millis;
     let (maj, min) = (r[..3].to_vec(), r[3..].to_vec());
     sim.schedule(at(1000), "split 3|2", move |s| split(s, maj, min));
@@ -79,9 +79,8 @@ pub fn scripted_nemesis(sim: &mut Sim<Msg>, r: &[NodeId]) {
 }
 
 /// Every replica's local value of keys `0..keys`, one map per replica.
-pub fn final_values(
-    sim: &mut Sim<Msg>,
-    protocol: Protocol,
+pub fn final_values<P: Protocol>(
+    sim: &mut ProtocolSim<P>,
     replicas: &[NodeId],
     keys: u32,
 ) -> Vec<BTreeMap<Key, Value>> {
@@ -91,7 +90,7 @@ pub fn final_values(
             (0..keys)
                 .map(|k| {
                     let key = Key::from(k);
-                    let v = protocol.local_value(sim, r, &key).expect("final read");
+                    let v = local_value::<P>(sim, r, &key).expect("final read");
                     (key, v)
                 })
                 .collect()
@@ -102,8 +101,8 @@ pub fn final_values(
 /// Adds `per_replica` key-value clients per replica, client `i` sticky to
 /// `replicas[i % replicas.len()]`, running the default workload on `keys` keys and invoking
 /// nothing after `stop_at`. Returns the client nodes and the history they record into.
-pub fn add_sticky_clients(
-    sim: &mut Sim<Msg>,
+pub fn add_sticky_clients<M: ClientMsg>(
+    sim: &mut Sim<M>,
     replicas: &[NodeId],
     per_replica: usize,
     keys: u32,
@@ -132,11 +131,19 @@ pub fn add_sticky_clients(
             sim.add_node(
                 format!("c{index}"),
                 (),
-                move |env: SimEnv<Msg, ClientTimer>, _: Durable<()>| {
+                move |env: SimEnv<M, ClientTimer>, _: Durable<()>| {
                     Client::new(env, cfg.clone(), rec.clone())
                 },
             )
         })
         .collect();
     (clients, history)
+}
+
+/// Applies the seed runner's options to a freshly built simulation (before it runs): the trace
+/// file of a failing seed (`ACTSIM_TRACE`), per-event hashes (`ACTSIM_CHECK_DETERMINISM`).
+pub fn attach<M: Payload>(opts: &RunOptions, sim: &mut Sim<M>) {
+    if let Err(e) = opts.attach(sim) {
+        eprintln!("cannot write the trace of seed {}: {e}", sim.seed());
+    }
 }

@@ -11,8 +11,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use models::client::{Client, ClientConfig, ClientTimer, Routing};
-use models::msg::Msg;
+use models::kv::KvMsg;
 use models::op::{Key, Op, Ret, Value};
+use models::protocol::{add_replica, local_value, Protocol, ProtocolSim};
 use models::raft::{Command, Entry, Persistent, RoleName, Status, Store};
 use models::workload::Workload;
 use rand::Rng;
@@ -23,19 +24,34 @@ use sim_net::FaultyNetwork;
 
 pub use crate::common::{heal, lossy_net, net, partition};
 
-/// A protocol's `add_replica` with its config bound.
-pub type AddReplica = Box<dyn Fn(&mut Sim<Msg>, usize, &[NodeId]) -> NodeId>;
+/// A replica's Raft status, as the protocol module exposes it (`sequential::status`, ...).
+pub type StatusFn<P> = fn(&mut ProtocolSim<P>, NodeId) -> Result<Status, SimError>;
 
-/// What a test needs from a protocol module.
-pub struct Proto {
-    pub add: AddReplica,
-    pub status: fn(&mut Sim<Msg>, NodeId) -> Result<Status, SimError>,
-    pub local_value: fn(&mut Sim<Msg>, NodeId, &Key) -> Result<Value, SimError>,
+/// What a test needs from a Raft-based protocol: the protocol value (its replicas are added
+/// with `models::protocol::add_replica`, read with `local_value`) and its status probe.
+pub struct Proto<P: Protocol> {
+    pub protocol: P,
+    pub status: StatusFn<P>,
+}
+
+impl<P: Protocol> Proto<P> {
+    pub fn status(&self, sim: &mut ProtocolSim<P>, node: NodeId) -> Result<Status, SimError> {
+        (self.status)(sim, node)
+    }
+
+    pub fn local_value(
+        &self,
+        sim: &mut ProtocolSim<P>,
+        node: NodeId,
+        key: &Key,
+    ) -> Result<Value, SimError> {
+        local_value::<P>(sim, node, key)
+    }
 }
 
 /// A simulation of `n` replicas and `clients` clients.
-pub struct Cluster {
-    pub sim: Sim<Msg>,
+pub struct Cluster<P: Protocol> {
+    pub sim: ProtocolSim<P>,
     pub replicas: Vec<NodeId>,
     pub clients: Vec<NodeId>,
     pub history: Recorder<Op, Ret>,
@@ -46,19 +62,19 @@ pub struct Cluster {
 /// Client `i`'s routing.
 pub type Homes = dyn Fn(usize) -> Routing;
 
-pub fn cluster(
+pub fn cluster<P: Protocol>(
     seed: u64,
     n: usize,
     clients: usize,
     stop_at: SimTime,
-    net: FaultyNetwork<Msg>,
-    proto: &Proto,
+    net: FaultyNetwork<KvMsg<P::Message>>,
+    proto: &Proto<P>,
     homes: &Homes,
-) -> Cluster {
+) -> Cluster<P> {
     let mut sim = Sim::with_network(seed, net);
     let replicas: Vec<NodeId> = (0..n as u32).map(NodeId).collect();
     for i in 0..n {
-        let id = (proto.add)(&mut sim, i, &replicas);
+        let id = add_replica(&mut sim, &proto.protocol, i, &replicas);
         assert_eq!(id, replicas[i]);
     }
     let history = Recorder::new();
@@ -77,14 +93,14 @@ pub fn cluster(
             routing: homes(c),
             timeout: Duration::from_secs(1),
             workload: workload.clone(),
-            cas_supported: true,
+            cas_supported: proto.protocol.offers_cas(),
             stop_at,
         };
         let rec = history.clone();
         let id = sim.add_node(
             format!("c{c}"),
             (),
-            move |env: SimEnv<Msg, ClientTimer>, _: Durable<()>| {
+            move |env: SimEnv<KvMsg<P::Message>, ClientTimer>, _: Durable<()>| {
                 Client::new(env, cfg.clone(), rec.clone())
             },
         );
@@ -144,17 +160,17 @@ impl Monitor {
 }
 
 /// Samples every running replica's status and log every `every` until `until`.
-pub fn start_monitor(
-    c: &mut Cluster,
-    proto_status: fn(&mut Sim<Msg>, NodeId) -> Result<Status, SimError>,
+pub fn start_monitor<P: Protocol>(
+    c: &mut Cluster<P>,
+    proto_status: StatusFn<P>,
     every: Duration,
     until: SimTime,
 ) {
-    fn tick(
-        sim: &mut Sim<Msg>,
+    fn tick<P: Protocol>(
+        sim: &mut ProtocolSim<P>,
         replicas: Rc<Vec<NodeId>>,
         monitor: Rc<RefCell<Monitor>>,
-        status: fn(&mut Sim<Msg>, NodeId) -> Result<Status, SimError>,
+        status: StatusFn<P>,
         every: Duration,
         until: SimTime,
     ) {
@@ -172,7 +188,7 @@ pub fn start_monitor(
         let next = sim.now() + every;
         if next <= until {
             sim.schedule(next, "monitor", move |sim| {
-                tick(sim, replicas, monitor, status, every, until)
+                tick::<P>(sim, replicas, monitor, status, every, until)
             });
         }
     }
@@ -180,13 +196,13 @@ pub fn start_monitor(
     let monitor = Rc::clone(&c.monitor);
     let at = c.sim.now() + every;
     c.sim.schedule(at, "monitor", move |sim| {
-        tick(sim, replicas, monitor, proto_status, every, until)
+        tick::<P>(sim, replicas, monitor, proto_status, every, until)
     });
 }
 
 /// A random nemesis between `from` and `to`: partitions, heals, crashes with restarts, pauses.
 /// At `to` everything is healed, restarted and resumed.
-pub fn random_nemesis(c: &mut Cluster, from: SimTime, to: SimTime) {
+pub fn random_nemesis<P: Protocol>(c: &mut Cluster<P>, from: SimTime, to: SimTime) {
     let mut rng = c.sim.rng(Purpose::Custom(77));
     let replicas = c.replicas.clone();
     let n = replicas.len();
@@ -250,10 +266,10 @@ pub fn random_nemesis(c: &mut Cluster, from: SimTime, to: SimTime) {
 }
 
 /// The committed log of the replica with the highest commit index.
-pub fn final_log(c: &mut Cluster, proto: &Proto) -> Vec<Entry> {
+pub fn final_log<P: Protocol>(c: &mut Cluster<P>, proto: &Proto<P>) -> Vec<Entry> {
     let mut best: Vec<Entry> = Vec::new();
     for &r in &c.replicas {
-        let Ok(s) = (proto.status)(&mut c.sim, r) else {
+        let Ok(s) = proto.status(&mut c.sim, r) else {
             continue;
         };
         let Some(d) = c.sim.durable::<Persistent>(r) else {
@@ -269,11 +285,11 @@ pub fn final_log(c: &mut Cluster, proto: &Proto) -> Vec<Entry> {
 
 /// After heal and settling: every replica has committed and applied the same log and holds the
 /// same values.
-pub fn check_converged(c: &mut Cluster, proto: &Proto) -> Vec<String> {
+pub fn check_converged<P: Protocol>(c: &mut Cluster<P>, proto: &Proto<P>) -> Vec<String> {
     let mut v = Vec::new();
     let mut statuses = Vec::new();
     for &r in &c.replicas {
-        match (proto.status)(&mut c.sim, r) {
+        match proto.status(&mut c.sim, r) {
             Ok(s) => statuses.push((r, s)),
             Err(e) => v.push(format!("{r}: {e}")),
         }
@@ -296,7 +312,7 @@ pub fn check_converged(c: &mut Cluster, proto: &Proto) -> Vec<String> {
             .replicas
             .clone()
             .into_iter()
-            .filter_map(|r| (proto.local_value)(&mut c.sim, r, &key).ok())
+            .filter_map(|r| proto.local_value(&mut c.sim, r, &key).ok())
             .collect();
         if values.windows(2).any(|w| w[0] != w[1]) {
             v.push(format!("key {key}: replicas disagree: {values:?}"));
@@ -346,7 +362,7 @@ fn written(op: &Op) -> Option<(&Key, &Value)> {
 /// Checks on the history against the committed log: acknowledged writes are in it, failed ones
 /// are not, cas outcomes match, no read returns a value never written, and every client reads
 /// its own writes and never reads backwards (session order).
-pub fn check_history(c: &Cluster, log: &[Entry]) -> Vec<String> {
+pub fn check_history<P: Protocol>(c: &Cluster<P>, log: &[Entry]) -> Vec<String> {
     let order = log_order(log);
     let ops = c
         .history
@@ -406,7 +422,7 @@ pub fn check_history(c: &Cluster, log: &[Entry]) -> Vec<String> {
 
 /// Linearizability of reads in real time: a read returns neither a value overwritten (in log
 /// order) by a write that completed before the read began, nor a value written after it ended.
-pub fn check_real_time(c: &Cluster, log: &[Entry]) -> Vec<String> {
+pub fn check_real_time<P: Protocol>(c: &Cluster<P>, log: &[Entry]) -> Vec<String> {
     let order = log_order(log);
     let ops = c
         .history
@@ -453,7 +469,12 @@ pub fn check_real_time(c: &Cluster, log: &[Entry]) -> Vec<String> {
 }
 
 /// Ok-fraction of reads and writes (cas counted as writes) invoked in `[from, to)` by `clients`.
-pub fn availability(c: &Cluster, clients: &[NodeId], from: SimTime, to: SimTime) -> (f64, f64) {
+pub fn availability<P: Protocol>(
+    c: &Cluster<P>,
+    clients: &[NodeId],
+    from: SimTime,
+    to: SimTime,
+) -> (f64, f64) {
     let ops = c
         .history
         .snapshot()
