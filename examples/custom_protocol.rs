@@ -19,14 +19,14 @@
 //! `Client` (workload, timeouts, history recording) drives your replicas; (2) replicas written
 //! against the `Env` trait only (no clocks, threads or global state: that is what makes a run a
 //! function of its seed); (3) a `Sim` on sim-net's `FaultyNetwork` with a generated nemesis;
-//! (4) `Runner` over seeds, `check_linearizable` on each history.
+//! (4) `Runner` over seeds, `check(Model::Linearizable, ..)` on each history.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use actix::{Actor, Context, Handler};
 use actsim::harness::{Runner, SeedOutcome};
-use models::check::{check_linearizable, CheckOptions, Verdict};
+use models::check::{check, CheckOptions, Model, Verdict};
 use models::client::{Client, ClientConfig, ClientMsg, ClientTimer, Routing};
 use models::kv::{KvReply, KvRequest};
 use models::op::{Key, Op, Ret, Value};
@@ -278,10 +278,11 @@ fn run(seed: u64, bug: bool) -> SeedOutcome {
     sim.run_until(SimTime::from_secs(6)).unwrap();
 
     // 4. Judge the history with the linearizability checker.
-    let violation = match check_linearizable(&history.take(), &CheckOptions::default()).unwrap() {
+    let h = history.take();
+    let violation = match check(Model::Linearizable, &h, &[], &CheckOptions::default()) {
         Verdict::Valid { .. } => None,
-        Verdict::Invalid(counterexample) => Some(counterexample.to_string()),
-        Verdict::Unknown { reason } => Some(format!("undecided: {reason}")),
+        Verdict::Invalid { counterexample, .. } => Some(counterexample.to_string()),
+        Verdict::Unknown { reason, .. } => Some(format!("undecided: {reason}")),
     };
     SeedOutcome::from_sim(&sim, violation)
 }

@@ -28,7 +28,7 @@ use actsim::harness::{Report, RunOptions, Runner, SeedOutcome};
 use actsim::shrink::{shrink, Repro};
 use models::check::Budget;
 use models::cluster::{Experiment, Nemesis};
-use models::evaluate::{Check, EvalOptions, Evaluation, Model};
+use models::evaluate::{EvalOptions, Evaluation, Model, Verdict};
 use models::protocol::Protocol;
 use sim_net::FaultKind;
 
@@ -48,11 +48,12 @@ fn experiment(protocol: Protocol, bug: bool, nemesis: Nemesis, faulty: Duration)
     }
 }
 
-/// The model `protocol` promises and every weaker one.
+/// The model `protocol` promises, every weaker one, and eventual consistency (which no other
+/// model implies, see `Model::implies`, but every protocol promises convergence after the heal).
 fn promised_and_weaker(protocol: Protocol) -> Vec<Model> {
     Model::ALL
         .into_iter()
-        .filter(|&m| protocol.model().implies(m))
+        .filter(|&m| protocol.model().implies(m) || m == Model::Eventual)
         .collect()
 }
 
@@ -78,9 +79,11 @@ fn problems(ev: &Evaluation) -> Option<String> {
     }
     for (m, c) in &ev.checks {
         match c {
-            Check::Pass => {}
-            Check::Fail(why) => out.push(format!("{m}: INVALID: {why}")),
-            Check::Unknown(why) => out.push(format!("{m}: UNKNOWN: {why}")),
+            Verdict::Valid { .. } => {}
+            Verdict::Invalid { counterexample, .. } => {
+                out.push(format!("{m}: INVALID: {counterexample}"))
+            }
+            Verdict::Unknown { reason, .. } => out.push(format!("{m}: UNKNOWN: {reason}")),
         }
     }
     (!out.is_empty()).then(|| out.join("\n"))
@@ -235,7 +238,7 @@ fn planted_bug_is_found_and_reproduced(protocol: Protocol) -> u64 {
     let run = |seed| {
         let (_, ev) = run_and_evaluate_with(&exp, seed, &RunOptions::default(), None, &eval)
             .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-        if let Some(Check::Unknown(_)) = ev.checks.get(&model) {
+        if ev.checks.get(&model).is_some_and(Verdict::is_unknown) {
             unknown.set(unknown.get() + 1);
         }
         (ev.trace_hash, ev.violation(model))

@@ -2,7 +2,7 @@
 //!
 //! Run with `cargo run --release -p models --example sc_bench`. For each protocol and seeds 0..3
 //! it runs the default [`Experiment`] (10 clients, 4 keys, a 10 s partition) and prints the
-//! verdict of `check_sequential` (10 s budget, one thread) and the time it took.
+//! verdict of `check(Model::Sequential, ..)` (10 s budget, one thread) and the time it took.
 
 use models::check::*;
 use models::cluster::Experiment;
@@ -22,8 +22,10 @@ fn main() {
             #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
             // measuring wall-clock time
             let t = std::time::Instant::now();
-            let v = check_sequential(
+            let v = check(
+                Model::Sequential,
                 &o.history,
+                &[],
                 &CheckOptions {
                     budget: Budget {
                         time: Some(std::time::Duration::from_secs(10)),
@@ -32,10 +34,12 @@ fn main() {
                     parallelism: 1,
                     ..Default::default()
                 },
-            )
-            .unwrap();
+            );
             let el = t.elapsed();
-            if let Verdict::Valid { witness: Some(w) } = &v {
+            if let Verdict::Valid {
+                witness: Some(w), ..
+            } = &v
+            {
                 if let Err(e) = replay(&o.history, w) {
                     panic!("{p} seed {seed}: the witness does not hold: {e}");
                 }
@@ -44,10 +48,12 @@ fn main() {
                 "{p} seed {seed}: {} ops -> {} in {:?}",
                 o.history.len() / 2,
                 match &v {
-                    Verdict::Valid { witness: Some(_) } => "valid (witness replayed)".into(),
+                    Verdict::Valid {
+                        witness: Some(_), ..
+                    } => "valid (witness replayed)".into(),
                     Verdict::Valid { .. } => "valid".into(),
-                    Verdict::Invalid(_) => "INVALID".to_string(),
-                    Verdict::Unknown { reason } => format!("unknown ({reason})"),
+                    Verdict::Invalid { .. } => "INVALID".to_string(),
+                    Verdict::Unknown { reason, .. } => format!("unknown ({reason})"),
                 },
                 el
             );

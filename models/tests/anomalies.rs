@@ -1,10 +1,9 @@
 //! One small hand-built history per anomaly, for the sequential, causal and session checkers.
 
-use models::check::eventual::FinalRead;
-use models::check::{
-    check_causal, check_eventual, check_linearizable, check_sequential, check_sessions, BadPattern,
-    CheckOptions, Verdict,
-};
+use models::check::causal::check_causal;
+use models::check::eventual::{check_eventual, FinalRead};
+use models::check::session::check_sessions;
+use models::check::{check, BadPattern, CheckOptions, Model, Verdict};
 use models::op::{KvHistory, Op, Ret, Value};
 use sim_core::{NodeId, SimTime};
 
@@ -44,9 +43,9 @@ fn opts() -> CheckOptions {
 fn sequential_but_not_linearizable() {
     let mut b = B::new();
     b.w(0, 0, 1).r(1, 0, None);
-    assert!(check_linearizable(&b.h, &opts()).unwrap().is_invalid());
-    match check_sequential(&b.h, &opts()).unwrap() {
-        Verdict::Valid { witness } => assert_eq!(witness, Some(vec![1, 0])),
+    assert!(check(Model::Linearizable, &b.h, &[], &opts()).is_invalid());
+    match check(Model::Sequential, &b.h, &[], &opts()) {
+        Verdict::Valid { witness, .. } => assert_eq!(witness, Some(vec![1, 0])),
         v => panic!("{v}"),
     }
 }
@@ -58,7 +57,7 @@ fn causal_but_not_sequential() {
     b.w(0, 0, 1).w(1, 1, 1).r(0, 1, None).r(1, 0, None);
     let c = check_causal(&b.h, &opts()).unwrap();
     assert!(c.cc && c.ccv, "{:?}", c.anomalies);
-    assert!(check_sequential(&b.h, &opts()).unwrap().is_invalid());
+    assert!(check(Model::Sequential, &b.h, &[], &opts()).is_invalid());
 }
 
 #[test]
@@ -81,9 +80,9 @@ fn sequential_is_not_local() {
                 );
             }
         }
-        assert!(check_sequential(&only, &opts()).unwrap().is_valid());
+        assert!(check(Model::Sequential, &only, &[], &opts()).is_valid());
     }
-    assert!(check_sequential(&b.h, &opts()).unwrap().is_invalid());
+    assert!(check(Model::Sequential, &b.h, &[], &opts()).is_invalid());
 }
 
 #[test]
@@ -122,7 +121,7 @@ fn write_co_init_read() {
         a.ops.iter().map(|o| o.index).collect::<Vec<_>>(),
         vec![0, 3]
     );
-    assert!(check_sequential(&b.h, &opts()).unwrap().is_invalid());
+    assert!(check(Model::Sequential, &b.h, &[], &opts()).is_invalid());
     let s = check_sessions(&b.h, &opts()).unwrap();
     let mw = s.monotonic_writes.expect("monotonic writes violated");
     assert_eq!((mw.first.index, mw.second.index), (2, 3));

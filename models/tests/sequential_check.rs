@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
-use models::check::{check_sequential, CheckOptions, Verdict};
+use models::check::{check, CheckOptions, Counterexample, Model, Verdict};
 use models::op::{Key, KvHistory, Op, Ret, Value};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -210,15 +210,17 @@ fn sequential_matches_exhaustive_search() {
             let dup = d == 0;
             let h = build(&ops, dup);
             let expected = brute(&h);
-            let v = check_sequential(&h, &CheckOptions::default()).unwrap();
+            let v = check(Model::Sequential, &h, &[], &CheckOptions::default());
             match &v {
-                Verdict::Valid { witness } => {
+                Verdict::Valid { witness, .. } => {
                     let w = witness.as_ref().expect("a witness");
                     prop_assert!(expected, "valid but brute force says no: {:?}", h);
                     prop_assert_eq!(replay(&h, w), Ok(()), "history {:?}", h);
                     valid.set(valid.get() + 1);
                 }
-                Verdict::Invalid(c) => {
+                Verdict::Invalid {
+                    counterexample: c, ..
+                } => {
                     prop_assert!(
                         !expected,
                         "invalid but brute force found an order: {:?}\n{}",
@@ -226,11 +228,11 @@ fn sequential_matches_exhaustive_search() {
                         c
                     );
                     invalid.set(invalid.get() + 1);
-                    if c.partition.contains("cycle") {
+                    if matches!(**c, Counterexample::OrderCycle { .. }) {
                         by_cycle.set(by_cycle.get() + 1);
                     }
                 }
-                Verdict::Unknown { reason } => prop_assert!(false, "unknown: {}", reason),
+                Verdict::Unknown { reason, .. } => prop_assert!(false, "unknown: {}", reason),
             }
             if dup {
                 fallback.set(fallback.get() + 1);

@@ -1,7 +1,7 @@
 //! Property test: the WGL linearizability checker agrees with a brute-force search over all
 //! orders on random small single-register histories (reads, writes, cas; ok and indeterminate).
 
-use models::check::{check_linearizable, CheckOptions};
+use models::check::{check, CheckOptions, Model};
 use models::op::{KvHistory, Op, Ret, Value};
 use proptest::prelude::*;
 use sim_core::SimTime;
@@ -146,12 +146,12 @@ proptest! {
     fn wgl_matches_brute_force(ops in proptest::collection::vec(gen_op(), 1..8)) {
         let h = build(&ops);
         let expected = brute(&h);
-        let v = check_linearizable(&h, &CheckOptions::default()).unwrap();
+        let v = check(Model::Linearizable, &h, &[], &CheckOptions::default());
         prop_assert!(!v.is_unknown());
         prop_assert_eq!(v.is_valid(), expected, "history: {:?}\nverdict: {}", h, v);
         // Linearizable histories are sequentially consistent, with a witness.
         if expected {
-            let s = models::check::check_sequential(&h, &CheckOptions::default()).unwrap();
+            let s = check(Model::Sequential, &h, &[], &CheckOptions::default());
             prop_assert!(s.is_valid(), "{}", s);
         }
     }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::Args;
 use models::cluster::{Experiment, Nemesis, Side};
-use models::evaluate::{Check, Evaluation, Model, ReadWrite};
+use models::evaluate::{Evaluation, Model, ReadWrite, Verdict};
 use models::protocol::Protocol;
 use serde::Serialize;
 
@@ -140,9 +140,10 @@ fn row(p: Protocol, evals: &[Evaluation], reproduce: &dyn Fn(Protocol, u64) -> S
         for (m, c) in &e.checks {
             let t = checks.entry(*m).or_default();
             match c {
-                Check::Pass => t.passed += 1,
-                Check::Unknown(_) => t.unknown += 1,
-                Check::Fail(why) => {
+                Verdict::Valid { .. } => t.passed += 1,
+                Verdict::Unknown { .. } => t.unknown += 1,
+                Verdict::Invalid { counterexample, .. } => {
+                    let why = counterexample.to_string();
                     t.failed += 1;
                     if t.first_failing_seed.is_none_or(|s| e.seed < s) {
                         t.first_failing_seed = Some(e.seed);

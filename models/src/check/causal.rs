@@ -16,7 +16,8 @@
 //! are dropped, indeterminate reads are dropped, and indeterminate writes count only if read.
 //!
 //! ```
-//! use models::check::{check_causal, BadPattern, CheckOptions};
+//! use models::check::causal::check_causal;
+//! use models::check::{check, BadPattern, CheckOptions, Model};
 //! use models::op::{Op, Ret, Value};
 //! use sim_core::history::History;
 //! use sim_core::SimTime;
@@ -27,6 +28,7 @@
 //! let r = check_causal(&h, &CheckOptions::default()).unwrap();
 //! assert!(!r.cc);
 //! assert_eq!(r.anomalies[0].pattern, BadPattern::ThinAirRead);
+//! assert!(check(Model::Causal, &h, &[], &CheckOptions::default()).is_invalid());
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,11 +36,19 @@ use std::fmt;
 
 use sim_core::history::{Operation, Outcome};
 
-use super::{CheckError, CheckOptions, OpRef, SessionBy};
+use serde::{Deserialize, Serialize};
+
+use super::{CheckError, CheckOptions, Counterexample, Model, OpRef, SessionBy, Verdict};
 use crate::op::{Key, KvHistory, Op, Ret, Value};
 
 /// A bad pattern of causal consistency.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// ```
+/// use models::check::BadPattern;
+/// assert!(!BadPattern::CyclicCF.violates_cc());
+/// assert!(BadPattern::CyclicCO.violates_cc());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum BadPattern {
     /// A read of a value nobody wrote.
     ThinAirRead,
@@ -52,6 +62,13 @@ pub enum BadPattern {
     CyclicCF,
 }
 
+impl BadPattern {
+    /// True if the pattern violates CC (all of them violate CCv).
+    pub fn violates_cc(self) -> bool {
+        self != BadPattern::CyclicCF
+    }
+}
+
 impl fmt::Display for BadPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)
@@ -59,7 +76,13 @@ impl fmt::Display for BadPattern {
 }
 
 /// One occurrence of a bad pattern.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// ```
+/// use models::check::{Anomaly, BadPattern};
+/// let a = Anomaly { pattern: BadPattern::CyclicCO, ops: vec![] };
+/// assert!(a.to_string().starts_with("CyclicCO"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Anomaly {
     /// Which pattern.
     pub pattern: BadPattern,
@@ -78,6 +101,13 @@ impl fmt::Display for Anomaly {
 }
 
 /// The result of [`check_causal`]: the first occurrence of each pattern found.
+///
+/// ```
+/// use models::check::causal::check_causal;
+/// use models::check::{CheckOptions, Model};
+/// let r = check_causal(&models::op::KvHistory::new(), &CheckOptions::default()).unwrap();
+/// assert!(r.cc && r.ccv && r.verdict(Model::CausalPlus).is_valid());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CausalReport {
     /// Causally consistent (CC).
@@ -92,6 +122,28 @@ impl CausalReport {
     /// The anomaly of a pattern, if it occurred.
     pub fn find(&self, p: BadPattern) -> Option<&Anomaly> {
         self.anomalies.iter().find(|a| a.pattern == p)
+    }
+
+    /// The verdict for [`Model::Causal`] (CC) or, for any other model, [`Model::CausalPlus`]
+    /// (CCv): invalid with the anomalies that model forbids.
+    pub fn verdict(&self, model: Model) -> Verdict {
+        let (model, ok) = match model {
+            Model::Causal => (Model::Causal, self.cc),
+            _ => (Model::CausalPlus, self.ccv),
+        };
+        if ok {
+            return Verdict::Valid {
+                model,
+                witness: None,
+            };
+        }
+        let anomalies = self
+            .anomalies
+            .iter()
+            .filter(|a| model == Model::CausalPlus || a.pattern.violates_cc())
+            .cloned()
+            .collect();
+        Verdict::invalid(model, Counterexample::Causal { anomalies })
     }
 }
 
@@ -159,7 +211,8 @@ impl Graph {
     }
 }
 
-/// Checks CC and CCv. Supports reads and writes only; written values must be unique per key.
+/// Checks CC and CCv: the detailed report behind [`check`](super::check)`(Model::Causal | Model::CausalPlus, ..)`.
+/// Supports reads and writes only; written values must be unique per key.
 #[allow(clippy::needless_range_loop)] // node ids index several parallel tables
 pub fn check_causal(history: &KvHistory, opts: &CheckOptions) -> Result<CausalReport, CheckError> {
     let ops = history.operations()?;

@@ -27,7 +27,7 @@
 //! Every valid verdict there carries a witness that `sc_bench` replays independently.
 //!
 //! ```
-//! use models::check::{check_sequential, check_linearizable, CheckOptions};
+//! use models::check::{check, CheckOptions, Model};
 //! use models::op::{Op, Ret, Value};
 //! use sim_core::history::History;
 //! use sim_core::SimTime;
@@ -39,9 +39,9 @@
 //! h.invoke(t(2), None, 1, Op::read(0));
 //! h.ok(t(3), None, 1, Ret::Value(Value::Nil));
 //! let opts = CheckOptions::default();
-//! assert!(check_linearizable(&h, &opts).unwrap().is_invalid());
-//! let v = check_sequential(&h, &opts).unwrap();
-//! assert!(v.is_valid());
+//! assert!(check(Model::Linearizable, &h, &[], &opts).is_invalid());
+//! let v = check(Model::Sequential, &h, &[], &opts);
+//! assert_eq!(v.witness(), Some(&[1, 0][..]));
 //! ```
 
 use std::collections::BTreeMap;
@@ -53,9 +53,9 @@ use sim_core::history::{Operation, Outcome};
 
 use super::hash::{fx_hash, FxBuild};
 use super::linearizable::relevant;
-use super::model::{compile, Compiled, Interner, Model, MultiRegisterModel};
+use super::model::{compile, Compiled, Interner, Model as _, MultiRegisterModel};
 use super::wgl::{stop_reason, Limits, Stopped};
-use super::{CheckError, CheckOptions, Counterexample, OpRef, Verdict};
+use super::{CheckError, CheckOptions, Counterexample, Model, OpRef, Undecided, Verdict};
 use crate::op::{Key, KvHistory, Op, Ret};
 
 mod rw;
@@ -72,7 +72,10 @@ struct Frame {
 }
 
 /// Checks sequential consistency; `Valid` carries a witness order of operation indices.
-pub fn check_sequential(history: &KvHistory, opts: &CheckOptions) -> Result<Verdict, CheckError> {
+pub(crate) fn check_sequential(
+    history: &KvHistory,
+    opts: &CheckOptions,
+) -> Result<Verdict, CheckError> {
     #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // the one wall-clock read
     let deadline = opts.budget.time.map(|t| Instant::now() + t);
     let ops = history.operations()?;
@@ -160,6 +163,7 @@ fn generic(
         if consumed == total {
             let witness: Vec<usize> = path.iter().filter_map(|(_, _, applied)| *applied).collect();
             return Ok(Verdict::Valid {
+                model: Model::Sequential,
                 witness: Some(witness),
             });
         }
@@ -172,7 +176,8 @@ fn generic(
                     "step"
                 };
                 return Ok(Verdict::Unknown {
-                    reason: format!("{what} budget exceeded"),
+                    model: Model::Sequential,
+                    reason: Undecided::Budget(format!("{what} budget exceeded")),
                 });
             }
         }
@@ -245,9 +250,12 @@ fn generic(
             OpRef::new(i, &ops[i])
         })
         .collect();
-    Ok(Verdict::Invalid(Box::new(Counterexample {
-        partition: "whole history (sequential consistency)".to_string(),
-        prefix: best.iter().map(|&i| OpRef::new(i, &ops[i])).collect(),
-        stuck,
-    })))
+    Ok(Verdict::invalid(
+        Model::Sequential,
+        Counterexample::Linearization {
+            partition: "whole history (sequential consistency)".to_string(),
+            prefix: best.iter().map(|&i| OpRef::new(i, &ops[i])).collect(),
+            stuck,
+        },
+    ))
 }

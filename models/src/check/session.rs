@@ -13,7 +13,8 @@
 //!   what s had read from x before writing w1.
 //!
 //! ```
-//! use models::check::{check_sessions, CheckOptions};
+//! use models::check::session::check_sessions;
+//! use models::check::{check, CheckOptions, Model};
 //! use models::op::{Op, Ret, Value};
 //! use sim_core::history::History;
 //! use sim_core::SimTime;
@@ -26,6 +27,7 @@
 //! let r = check_sessions(&h, &CheckOptions::default()).unwrap();
 //! assert!(r.read_your_writes.is_some());
 //! assert!(r.monotonic_reads.is_none());
+//! assert!(check(Model::Sessions, &h, &[], &CheckOptions::default()).is_invalid());
 //! ```
 
 use std::collections::BTreeMap;
@@ -34,11 +36,50 @@ use std::fmt;
 use sim_core::history::Outcome;
 
 use super::causal::session_of;
-use super::{CheckError, CheckOptions, OpRef};
+use serde::{Deserialize, Serialize};
+
+use super::{CheckError, CheckOptions, Counterexample, Model, OpRef, SessionViolation, Verdict};
 use crate::op::{Key, KvHistory, Op, Ret, Value};
+
+/// A session guarantee.
+///
+/// ```
+/// use models::check::Guarantee;
+/// assert_eq!(Guarantee::MonotonicReads.to_string(), "monotonic-reads");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Guarantee {
+    /// A session sees its own writes.
+    ReadYourWrites,
+    /// A session's reads of a key never go back in time.
+    MonotonicReads,
+    /// A session that sees a write sees the writes its writer made before it.
+    MonotonicWrites,
+    /// A session that sees a write sees what its writer had read before it.
+    WritesFollowReads,
+}
+
+impl fmt::Display for Guarantee {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Guarantee::ReadYourWrites => "read-your-writes",
+            Guarantee::MonotonicReads => "monotonic-reads",
+            Guarantee::MonotonicWrites => "monotonic-writes",
+            Guarantee::WritesFollowReads => "writes-follow-reads",
+        })
+    }
+}
 
 /// The first violation of a guarantee: the earlier operation that created the obligation and
 /// the read that broke it.
+///
+/// ```
+/// use models::check::session::check_sessions;
+/// use models::check::CheckOptions;
+/// let r = check_sessions(&models::op::KvHistory::new(), &CheckOptions::default()).unwrap();
+/// assert!(r.read_your_writes.is_none());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
     /// The operation that made the later read's result required (a write or a read).
@@ -60,6 +101,11 @@ impl fmt::Display for Violation {
 }
 
 /// The result of [`check_sessions`].
+///
+/// ```
+/// use models::check::session::SessionReport;
+/// assert!(SessionReport::default().ok());
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SessionReport {
     /// Read-your-writes.
@@ -80,6 +126,34 @@ impl SessionReport {
             && self.monotonic_writes.is_none()
             && self.writes_follow_reads.is_none()
     }
+
+    /// The verdict for [`Model::Sessions`]: invalid with the first violation of each guarantee.
+    pub fn verdict(&self) -> Verdict {
+        let violations: Vec<SessionViolation> = [
+            (Guarantee::ReadYourWrites, &self.read_your_writes),
+            (Guarantee::MonotonicReads, &self.monotonic_reads),
+            (Guarantee::MonotonicWrites, &self.monotonic_writes),
+            (Guarantee::WritesFollowReads, &self.writes_follow_reads),
+        ]
+        .into_iter()
+        .filter_map(|(guarantee, v)| {
+            v.as_ref().map(|v| SessionViolation {
+                guarantee,
+                first: v.first.clone(),
+                second: v.second.clone(),
+                count: v.count,
+            })
+        })
+        .collect();
+        if violations.is_empty() {
+            Verdict::Valid {
+                model: Model::Sessions,
+                witness: None,
+            }
+        } else {
+            Verdict::invalid(Model::Sessions, Counterexample::Sessions { violations })
+        }
+    }
 }
 
 struct W {
@@ -87,7 +161,8 @@ struct W {
     pos: usize,
 }
 
-/// Checks the four session guarantees on a register history.
+/// Checks the four session guarantees on a register history: the detailed report behind
+/// [`check`](super::check)`(Model::Sessions, ..)`.
 pub fn check_sessions(
     history: &KvHistory,
     opts: &CheckOptions,

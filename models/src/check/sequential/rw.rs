@@ -46,7 +46,7 @@ use sim_core::history::{Operation, Outcome};
 
 use super::super::hash::FxBuild;
 use super::super::wgl::{stop_reason, Limits, Stopped};
-use super::super::{Counterexample, OpRef, Verdict};
+use super::super::{Counterexample, Model, OpRef, Undecided, Verdict};
 use crate::op::{Key, Op, Ret, Value};
 
 /// Above this many (operations x processes), saturation is skipped (it needs a vector clock per
@@ -222,24 +222,22 @@ impl RwHistory {
             vs.map(|i| OpRef::new(i, &ops[i])).collect()
         };
         if let Some(i) = self.thin_air {
-            return Verdict::Invalid(Box::new(Counterexample {
-                partition: "whole history (sequential consistency): a read of a value nobody wrote"
-                    .to_string(),
-                prefix: Vec::new(),
-                stuck: refs(&mut std::iter::once(i)),
-            }));
+            return Verdict::invalid(
+                Model::Sequential,
+                Counterexample::ThinAir {
+                    reads: refs(&mut std::iter::once(i)),
+                },
+            );
         }
         let extra = match self.saturate(&limits) {
             Saturated::Order(e) => e,
             Saturated::Cycle(c) => {
-                return Verdict::Invalid(Box::new(Counterexample {
-                    partition: "whole history (sequential consistency): these operations must \
-                                each come before the next (process order, reads-from, or an \
-                                order those force), in a cycle"
-                        .to_string(),
-                    prefix: Vec::new(),
-                    stuck: refs(&mut c.iter().map(|&v| self.nodes[v as usize].op)),
-                }));
+                return Verdict::invalid(
+                    Model::Sequential,
+                    Counterexample::OrderCycle {
+                        ops: refs(&mut c.iter().map(|&v| self.nodes[v as usize].op)),
+                    },
+                );
             }
             Saturated::Stopped(s) => return unknown(s),
         };
@@ -467,6 +465,7 @@ impl RwHistory {
             }
             if trail.len() == self.nodes.len() {
                 return Verdict::Valid {
+                    model: Model::Sequential,
                     witness: Some(
                         trail
                             .iter()
@@ -525,11 +524,14 @@ impl RwHistory {
             loop {
                 let Some(f) = frames.last_mut() else {
                     let stuck = (0..np).filter_map(|p| self.procs[p].get(best_at[p] as usize));
-                    return Verdict::Invalid(Box::new(Counterexample {
-                        partition: "whole history (sequential consistency)".to_string(),
-                        prefix: refs(&mut best.iter().map(|&v| self.nodes[v as usize].op)),
-                        stuck: refs(&mut stuck.map(|&v| self.nodes[v as usize].op)),
-                    }));
+                    return Verdict::invalid(
+                        Model::Sequential,
+                        Counterexample::Linearization {
+                            partition: "whole history (sequential consistency)".to_string(),
+                            prefix: refs(&mut best.iter().map(|&v| self.nodes[v as usize].op)),
+                            stuck: refs(&mut stuck.map(|&v| self.nodes[v as usize].op)),
+                        },
+                    );
                 };
                 while trail.len() > f.mark {
                     let Some((v, before)) = trail.pop() else {
@@ -570,6 +572,7 @@ fn unknown(s: Stopped) -> Verdict {
         "step"
     };
     Verdict::Unknown {
-        reason: format!("{what} budget exceeded"),
+        model: Model::Sequential,
+        reason: Undecided::Budget(format!("{what} budget exceeded")),
     }
 }
