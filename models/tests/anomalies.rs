@@ -228,3 +228,47 @@ fn eventual_convergence_lost_writes_and_stale_reads() {
     let r = check_eventual(&b.h, &[f(0, 9), f(1, 9)], &opts()).unwrap();
     assert_eq!(r.thin_air_finals.len(), 2);
 }
+
+#[test]
+fn an_info_write_orders_nothing_after_it() {
+    // p0's write of 1 times out; p0 goes on and writes 2; the final value is 1. The timed-out
+    // write may have arrived after the write of 2: nothing is lost for certain.
+    let t = SimTime::from_millis;
+    let mut h = KvHistory::new();
+    h.invoke(t(0), None, 0, Op::write(0, 1));
+    h.info(t(1), None, 0, None);
+    h.invoke(t(2), None, 0, Op::write(0, 2));
+    h.ok(t(3), None, 0, Ret::Ok);
+    let f = |n: u32| FinalRead {
+        node: NodeId(n),
+        key: 0.into(),
+        value: Value::Int(1),
+    };
+    let r = check_eventual(&h, &[f(0), f(1)], &opts()).unwrap();
+    assert!(r.lost_writes.is_empty(), "{:?}", r.lost_writes);
+    assert!(check(Model::Eventual, &h, &[f(0), f(1)], &opts()).is_valid());
+    // Had the write of 1 completed ok, the write of 2 would be lost.
+    let mut h2 = KvHistory::new();
+    h2.invoke(t(0), None, 0, Op::write(0, 1));
+    h2.ok(t(1), None, 0, Ret::Ok);
+    h2.invoke(t(2), None, 0, Op::write(0, 2));
+    h2.ok(t(3), None, 0, Ret::Ok);
+    assert!(check(Model::Eventual, &h2, &[f(0), f(1)], &opts()).is_invalid());
+}
+
+#[test]
+fn writes_of_the_initial_value_or_repeats_are_uncheckable_for_causal_and_sessions() {
+    // p0 reads nil, then writes nil: the read may be of the initial value; a checker that
+    // took it as reading the later write would see a causal cycle.
+    let mut b = B::new();
+    b.r(0, 0, None).op(0, Op::write(0, Value::Nil), Ret::Ok);
+    for m in [Model::Causal, Model::CausalPlus, Model::Sessions] {
+        let v = check(m, &b.h, &[], &opts());
+        assert!(v.is_uncheckable(), "{m}: {v}");
+    }
+    assert!(check(Model::Sequential, &b.h, &[], &opts()).is_valid());
+    let mut b = B::new();
+    b.w(0, 0, 1).w(1, 0, 1).r(2, 0, Some(1));
+    assert!(check(Model::Causal, &b.h, &[], &opts()).is_uncheckable());
+    assert!(check(Model::Sessions, &b.h, &[], &opts()).is_uncheckable());
+}

@@ -212,7 +212,8 @@ impl Graph {
 }
 
 /// Checks CC and CCv: the detailed report behind [`check`](super::check)`(Model::Causal | Model::CausalPlus, ..)`.
-/// Supports reads and writes only; written values must be unique per key.
+/// Supports reads and writes only; written values must be unique per key and differ from the
+/// initial value (else [`CheckError::NotDifferentiated`]).
 #[allow(clippy::needless_range_loop)] // node ids index several parallel tables
 pub fn check_causal(history: &KvHistory, opts: &CheckOptions) -> Result<CausalReport, CheckError> {
     let ops = history.operations()?;
@@ -222,10 +223,13 @@ pub fn check_causal(history: &KvHistory, opts: &CheckOptions) -> Result<CausalRe
         match (&o.op, &o.outcome) {
             (_, Outcome::Fail) => {}
             (Op::Write { key, value }, _) => {
-                if writer.insert((key, value), i).is_some() {
+                // A write of the initial value would make a read of it ambiguous (the initial
+                // value, or that write?): as much a repeat as writing a value twice.
+                if *value == opts.init || writer.insert((key, value), i).is_some() {
                     return Err(CheckError::NotDifferentiated {
                         key: key.clone(),
                         value: value.clone(),
+                        checker: "causal",
                     });
                 }
             }
@@ -272,19 +276,31 @@ pub fn check_causal(history: &KvHistory, opts: &CheckOptions) -> Result<CausalRe
     let mut preds: Vec<Vec<u32>> = vec![Vec::new(); n];
     for (v, &i) in included.iter().enumerate() {
         let key = session_of(&ops[i], opts.sessions);
-        let next = sess_ids.len();
-        let s = *sess_ids.entry(key).or_insert(next);
-        if s == sess_len.len() {
+        let next = sess_len.len();
+        let s0 = *sess_ids.entry(key).or_insert(next);
+        if s0 == sess_len.len() {
             sess_len.push(0);
             last_in_sess.push(u32::MAX);
         }
+        // An indeterminate write comes after its session's earlier operations but not before
+        // its later ones (it may take effect after them): a session of its own.
+        let info = matches!(ops[i].outcome, Outcome::Info);
+        let s = if info {
+            sess_len.push(0);
+            last_in_sess.push(u32::MAX);
+            sess_len.len() - 1
+        } else {
+            s0
+        };
         sess[v] = s;
         pos[v] = sess_len[s];
         sess_len[s] += 1;
-        if last_in_sess[s] != u32::MAX {
-            preds[v].push(last_in_sess[s]);
+        if last_in_sess[s0] != u32::MAX {
+            preds[v].push(last_in_sess[s0]);
         }
-        last_in_sess[s] = v as u32;
+        if !info {
+            last_in_sess[s0] = v as u32;
+        }
     }
     let nsess = sess_len.len();
     let refs = |vs: &[u32]| -> Vec<OpRef> {

@@ -267,10 +267,17 @@ impl HappensBefore {
         let mut next: Vec<Vec<usize>> = vec![Vec::new(); ops.len()];
         let mut last: BTreeMap<u64, usize> = BTreeMap::new();
         for (i, o) in ops.iter().enumerate() {
+            if o.outcome == Outcome::Fail {
+                continue; // it did not happen
+            }
             if let Some(&p) = last.get(&o.process) {
                 next[p].push(i);
             }
-            last.insert(o.process, i);
+            // An indeterminate operation is not before its process's later operations (it may
+            // take effect after them).
+            if o.outcome != Outcome::Info {
+                last.insert(o.process, i);
+            }
             if let (Op::Read { key }, Outcome::Ok(Ret::Value(v))) = (&o.op, &o.outcome) {
                 for &w in writer.get(&(key, v)).map(Vec::as_slice).unwrap_or_default() {
                     next[w].push(i);

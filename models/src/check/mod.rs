@@ -25,6 +25,58 @@
 //!
 //! Lower level: [`wgl::search`] runs the Wing–Gong–Lowe search over any [`model::Model`].
 //!
+//! # `ok`, `fail` and `info`: one semantics for every checker and format
+//!
+//! Jepsen's. Every parser maps its formats onto these three outcomes (an invocation that never
+//! completes is `info`).
+//!
+//! - An `ok` operation happened, between its invocation and its completion, and returned what
+//!   the history says.
+//! - A `fail` operation did not happen. Every checker drops it; it orders nothing, and a value
+//!   only a failed write wrote is a value nobody wrote.
+//! - An `info` operation is indeterminate: it may take effect at any one point after its
+//!   invocation, or never. Its completion is +infinity, so:
+//!   - real time (linearizability): it precedes no operation; operations that completed before
+//!     its invocation precede it;
+//!   - program / session order (sequential, causal+, causal, sessions, eventual's lost-write
+//!     order): it comes after the earlier operations of its process, but it is *not* before the
+//!     process's later operations. A real Jepsen client, and actsim's own, continues under a
+//!     new process id after an `info`; a parsed history whose process goes on under the same
+//!     id is judged as if the `info` operation had been handed to a process of its own that
+//!     forked after the process's earlier operations. This is the sound choice: ordering the
+//!     `info` operation before the later operations would call histories invalid in which the
+//!     timed-out request simply arrived late;
+//!   - an `info` read constrains nothing (its result is unknown) and is dropped; an `info`
+//!     write or cas counts only if some choice of "took effect here / never" explains the
+//!     history (the checkers that need unique values use "its value was read" to decide).
+//!
+//! So the history "p1 write(0, 1) -> info at 10 ms; p1 read(0) -> nil [20, 30]; p2 read(0)
+//! -> 1 [40, 50]" is valid for every model. `models/tests/checkers_vs_bruteforce.rs` checks
+//! these semantics against brute-force checkers written from the definitions.
+//!
+//! A checker never says valid for a history it cannot judge exactly: the causal and session
+//! checkers need each value written at most once per key and never the initial value (the
+//! value a read returns must name the one write it read from), and say
+//! [`Undecided::Uncheckable`] otherwise; the sequential checker's fast path has the same
+//! precondition and hands other histories to its general search.
+//!
+//! ```
+//! use models::check::{check, CheckOptions, Model};
+//! use models::op::{KvHistory, Op, Ret, Value};
+//! use sim_core::SimTime;
+//! let t = SimTime::from_millis;
+//! let mut h = KvHistory::new();
+//! h.invoke(t(0), None, 1, Op::write(0, 1));
+//! h.info(t(10), None, 1, None);
+//! h.invoke(t(20), None, 1, Op::read(0));
+//! h.ok(t(30), None, 1, Ret::Value(Value::Nil));
+//! h.invoke(t(40), None, 2, Op::read(0));
+//! h.ok(t(50), None, 2, Ret::Value(Value::Int(1)));
+//! for m in Model::ALL {
+//!     assert!(check(m, &h, &[], &CheckOptions::default()).is_valid(), "{m}");
+//! }
+//! ```
+//!
 //! ```
 //! use models::check::{check, CheckOptions, Model, Verdict};
 //! use models::op::{Op, Ret, Value};
@@ -160,13 +212,16 @@ pub enum CheckError {
         /// What it returned.
         ret: Ret,
     },
-    /// The causal checker needs every value written at most once per key.
-    #[error("value {value} is written to key {key} more than once (the causal checker needs unique writes)")]
+    /// The checker needs every value written at most once per key, and never the initial
+    /// value (so that a read names the one write it read from).
+    #[error("value {value} is written to key {key} more than once, or is its initial value (the {checker} checker needs unique writes)")]
     NotDifferentiated {
         /// The key.
         key: crate::op::Key,
         /// The value.
         value: Value,
+        /// The checker.
+        checker: &'static str,
     },
 }
 

@@ -10,8 +10,9 @@
 //! Any other history (cas, append, mutex, transactions, repeated values or writes of the initial
 //! value) gets the general search: depth-first over "next operation of some process", memoized
 //! on (set of consumed operations, model state). Processes are tried in order of their next
-//! operation's invocation time. Indeterminate operations may take effect (at their place in
-//! process order) or be skipped.
+//! operation's invocation time. Indeterminate operations may take effect or be skipped; one that
+//! takes effect comes after its process's earlier operations, but not necessarily before its
+//! later ones (see the [module documentation](super) on `info`).
 //!
 //! Speed on the consistency x availability experiment (`cargo run --release -p models --example
 //! sc_bench`: default `Experiment`, 10 clients, 4 keys, 10 s partition, seeds 0..3, 10 s budget,
@@ -105,6 +106,7 @@ fn generic(
     let init: Vec<u32> = keys.iter().map(|_| values.id(&opts.init)).collect();
     // Per-process queues of (op index, compiled, determinate?).
     let mut queues: BTreeMap<u64, Vec<(usize, Compiled, bool)>> = BTreeMap::new();
+    let mut forks: Vec<(u64, usize, (usize, Compiled, bool))> = Vec::new();
     for &i in &idx {
         let o = &ops[i];
         let ret = match &o.outcome {
@@ -116,12 +118,25 @@ fn generic(
             op: o.op.clone(),
             ret: ret.cloned().unwrap_or(Ret::Ok),
         })?;
-        queues
-            .entry(o.process)
-            .or_default()
-            .push((i, c, ret.is_some()));
+        let q = queues.entry(o.process).or_default();
+        if ret.is_some() {
+            q.push((i, c, true));
+        } else {
+            // Indeterminate: after the process's operations so far, but not before its later
+            // ones (it may take effect after them): a queue of its own, gated.
+            forks.push((o.process, q.len(), (i, c, false)));
+        }
     }
-    let queues: Vec<Vec<(usize, Compiled, bool)>> = queues.into_values().collect();
+    let procs: Vec<u64> = queues.keys().copied().collect();
+    let mut queues: Vec<Vec<(usize, Compiled, bool)>> = queues.into_values().collect();
+    // gate[q] = (queue, n): queue q may start once that queue's first n operations are consumed.
+    let mut gate: Vec<Option<(usize, usize)>> = vec![None; queues.len()];
+    for (proc_, need, entry) in forks {
+        let parent = procs.partition_point(|&x| x < proc_);
+        queues.push(vec![entry]);
+        gate.push(Some((parent, need)));
+    }
+    let queues = queues;
     let p = queues.len();
     let total: usize = queues.iter().map(Vec::len).sum();
     let mut model = MultiRegisterModel::new(values, init);
@@ -148,6 +163,7 @@ fn generic(
     let make_frame = |pos: &[usize]| -> Frame {
         let mut cands: Vec<u32> = (0..p)
             .filter(|&q| pos[q] < queues[q].len())
+            .filter(|&q| gate[q].is_none_or(|(parent, need)| pos[parent] >= need))
             .map(|q| q as u32)
             .collect();
         cands.sort_by_key(|&q| ops[queues[q as usize][pos[q as usize]].0].invoke_index);

@@ -1,7 +1,10 @@
 //! Session guarantees (diagnostics): read-your-writes, monotonic reads, monotonic writes,
 //! writes-follow-reads, each with the first violating pair of operations.
 //!
-//! Only definite violations are reported, for register histories with unique written values:
+//! Only definite violations are reported, for register histories with unique written values
+//! that differ from the initial value (else [`CheckError::NotDifferentiated`]). An
+//! indeterminate write comes after its session's earlier operations but not before its later
+//! ones (it may take effect after them), so it obliges nothing and is older than nothing.
 //! a value u is *older* than a write w if u is the initial value, or u was written by the same
 //! session as w earlier in that session's order. (Writes of different sessions may be
 //! concurrent, so without a known arbitration order their order is not judged.)
@@ -170,6 +173,7 @@ pub fn check_sessions(
     let ops = history.operations()?;
     let mut sess_ids: BTreeMap<(u8, u64), usize> = BTreeMap::new();
     let mut sessions: Vec<Vec<usize>> = Vec::new();
+    let mut written: std::collections::BTreeSet<(&Key, &Value)> = Default::default();
     for (i, o) in ops.iter().enumerate() {
         match (&o.op, &o.outcome) {
             (_, Outcome::Fail) | (Op::Read { .. }, Outcome::Info) => continue,
@@ -180,6 +184,15 @@ pub fn check_sessions(
                     op: op.clone(),
                     checker: "sessions",
                 })
+            }
+        }
+        if let Op::Write { key, value } = &o.op {
+            if *value == opts.init || !written.insert((key, value)) {
+                return Err(CheckError::NotDifferentiated {
+                    key: key.clone(),
+                    value: value.clone(),
+                    checker: "sessions",
+                });
             }
         }
         let next = sess_ids.len();
@@ -200,7 +213,11 @@ pub fn check_sessions(
             match &ops[i].op {
                 Op::Write { key, value } => {
                     writer.entry((key, value)).or_insert(i);
-                    writes.entry((s, key)).or_default().push((pos, i));
+                    // An indeterminate write may take effect after its session's later
+                    // operations: it obliges them to nothing.
+                    if matches!(ops[i].outcome, Outcome::Ok(_)) {
+                        writes.entry((s, key)).or_default().push((pos, i));
+                    }
                 }
                 Op::Read { key } => reads.entry((s, key)).or_default().push((pos, i)),
                 _ => {}
@@ -218,8 +235,9 @@ pub fn check_sessions(
         match writer.get(&(k, u)) {
             None => *u == opts.init,
             Some(&wu) => {
+                // (An indeterminate write is not before its session's later operations.)
                 let (a, b) = (&where_[&wu], &where_[&w]);
-                a.sess == b.sess && a.pos < b.pos
+                a.sess == b.sess && a.pos < b.pos && matches!(ops[wu].outcome, Outcome::Ok(_))
             }
         }
     };
