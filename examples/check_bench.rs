@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use actsim::models::check::{check_linearizable, CheckOptions, Verdict};
+use actsim::models::check::{check, CheckOptions, Model, Verdict};
 use actsim::models::parse::{parse_file, Format};
 
 fn data_dir() -> PathBuf {
@@ -36,17 +36,18 @@ fn run(path: &Path, format: Format, partition: bool) -> (Verdict, Duration) {
         partition,
         ..CheckOptions::default()
     };
-    let v = check_linearizable(&parsed.history, &opts).unwrap_or_else(|e| {
-        eprintln!("{}: {e}", path.display());
+    let v = check(Model::Linearizable, &parsed.history, &[], &opts);
+    if v.is_uncheckable() {
+        eprintln!("{}: {v}", path.display());
         std::process::exit(2)
-    });
+    }
     (v, parse)
 }
 
 fn verdict_word(v: &Verdict) -> &'static str {
     match v {
         Verdict::Valid { .. } => "valid",
-        Verdict::Invalid(_) => "invalid",
+        Verdict::Invalid { .. } => "invalid",
         Verdict::Unknown { .. } => "unknown",
     }
 }
@@ -70,7 +71,7 @@ fn main() {
         parse_total += parse;
         match v {
             Verdict::Valid { .. } => valid += 1,
-            Verdict::Invalid(_) => invalid += 1,
+            Verdict::Invalid { .. } => invalid += 1,
             Verdict::Unknown { .. } => unknown += 1,
         }
         let s = t.elapsed().as_secs_f64();

@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use actsim::models::check::{check_linearizable, check_sequential, Budget, CheckOptions, Verdict};
+use actsim::models::check::{check, Budget, CheckOptions, Model, Verdict};
 use actsim::models::parse::{parse_file, Format};
 
 fn main() {
@@ -40,15 +40,13 @@ fn main() {
         },
         ..CheckOptions::default()
     };
-    for (name, verdict) in [
-        ("linearizable", check_linearizable(&parsed.history, &opts)),
-        ("sequential", check_sequential(&parsed.history, &opts)),
-    ] {
-        match verdict {
-            Ok(Verdict::Valid { .. }) => println!("{name}: valid"),
-            Ok(Verdict::Invalid(cex)) => println!("{name}: invalid\n{cex}"),
-            Ok(Verdict::Unknown { reason }) => println!("{name}: unknown ({reason})"),
-            Err(e) => println!("{name}: cannot check: {e}"),
+    for model in [Model::Linearizable, Model::Sequential] {
+        match check(model, &parsed.history, &[], &opts) {
+            Verdict::Valid { .. } => println!("{model}: valid"),
+            Verdict::Invalid { counterexample, .. } => {
+                println!("{model}: invalid\n{counterexample}")
+            }
+            Verdict::Unknown { reason, .. } => println!("{model}: unknown ({reason})"),
         }
     }
 }

@@ -80,7 +80,7 @@ fn same_actor_runs_in_simulation_and_live() {
 /// simulated ones.
 #[test]
 fn linearizable_protocol_runs_live_and_its_history_is_linearizable() {
-    use models::check::{check_linearizable, CheckOptions};
+    use models::check::{check, CheckOptions, Model};
     use models::client::{Client, ClientConfig, ClientTimer, Routing};
     use models::kv::KvMsg;
     use models::linearizable::{self, Linearizable, Message, Replica};
@@ -135,7 +135,7 @@ fn linearizable_protocol_runs_live_and_its_history_is_linearizable() {
         .iter()
         .filter(|o| matches!(o.outcome, Outcome::Ok(_)))
         .count();
-    let verdict = check_linearizable(&h, &CheckOptions::default()).expect("checkable");
+    let verdict = check(Model::Linearizable, &h, &[], &CheckOptions::default());
     assert!(
         verdict.is_valid(),
         "live history not linearizable: {verdict:?}"

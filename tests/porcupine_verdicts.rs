@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use actsim::models::check::{check_linearizable, CheckOptions, Verdict};
+use actsim::models::check::{check as check_model, CheckOptions, Model, Verdict};
 use actsim::models::parse::{parse_file, Format};
 
 fn data_dir() -> PathBuf {
@@ -59,7 +59,7 @@ fn check(path: &str, partition: bool) -> Verdict {
         partition,
         ..CheckOptions::default()
     };
-    check_linearizable(&parsed.history, &opts).unwrap_or_else(|e| panic!("{path}: {e}"))
+    check_model(Model::Linearizable, &parsed.history, &[], &opts)
 }
 
 fn assert_verdict(path: &str, partition: bool) {
@@ -100,11 +100,13 @@ fn etcd_095_is_empty_and_valid() {
     let dir = data_dir();
     let parsed = parse_file(Format::PorcupineEtcd, &dir.join("jepsen/etcd_095.log")).unwrap();
     assert!(parsed.history.is_empty());
-    assert!(
-        check_linearizable(&parsed.history, &CheckOptions::default())
-            .unwrap()
-            .is_valid()
-    );
+    assert!(check_model(
+        Model::Linearizable,
+        &parsed.history,
+        &[],
+        &CheckOptions::default()
+    )
+    .is_valid());
 }
 
 #[test]

@@ -33,7 +33,7 @@ use actsim::harness::{Report, RunOptions, Runner, SeedOutcome};
 use actsim::shrink::Repro;
 use models::causal::Causal;
 use models::check::Model;
-use models::evaluate::{Check, Evaluation};
+use models::evaluate::{Evaluation, Verdict};
 use models::eventual::Eventual;
 use models::experiment::{Experiment, Nemesis};
 use models::linearizable::Linearizable;
@@ -145,7 +145,7 @@ fn experiment<P: Protocol>(protocol: P, nemesis: Nemesis, faulty: Duration) -> E
 fn promised_and_weaker(protocol: &impl Protocol) -> Vec<Model> {
     Model::ALL
         .into_iter()
-        .filter(|&m| protocol.model().implies(m))
+        .filter(|&m| protocol.model().implies(m) || m == Model::Eventual)
         .collect()
 }
 
@@ -164,9 +164,11 @@ fn problems(ev: &Evaluation) -> Option<String> {
     }
     for (m, c) in &ev.checks {
         match c {
-            Check::Pass => {}
-            Check::Fail(why) => out.push(format!("{m}: INVALID: {why}")),
-            Check::Unknown(why) => out.push(format!("{m}: UNKNOWN: {why}")),
+            Verdict::Valid { .. } => {}
+            Verdict::Invalid { counterexample, .. } => {
+                out.push(format!("{m}: INVALID: {counterexample}"))
+            }
+            Verdict::Unknown { reason, .. } => out.push(format!("{m}: UNKNOWN: {reason}")),
         }
     }
     (!out.is_empty()).then(|| out.join("\n"))
@@ -345,7 +347,11 @@ fn first_failing_seed<P: Protocol>(
                 first.fetch_min(seed, Ordering::Relaxed);
                 Seen::Violated(hash, v)
             }
-            None if matches!(run.evaluation.checks.get(&model), Some(Check::Unknown(_))) => {
+            None if matches!(
+                run.evaluation.checks.get(&model),
+                Some(Verdict::Unknown { .. })
+            ) =>
+            {
                 Seen::Undecided
             }
             None => Seen::Held,

@@ -2,28 +2,35 @@
 //!
 //! Run with `cargo run --release -p models --example sc_bench`. For each protocol and seeds 0..3
 //! it runs the default [`Experiment`] (10 clients, 4 keys, a 10 s partition) and prints the
-//! verdict of `check_sequential` (10 s budget, one thread) and the time it took.
+//! verdict of `check(Model::Sequential, ..)` (10 s budget, one thread) and the time it took.
 
 use models::check::*;
-use models::cluster::Experiment;
+use models::experiment::Experiment;
 use models::op::{KvHistory, Op, Ret, Value};
 use models::protocol::Protocol;
 use sim_core::history::Outcome;
 use std::collections::BTreeMap;
 
 fn main() {
-    for p in Protocol::ALL {
+    bench(models::eventual::Eventual::default());
+    bench(models::causal::Causal::default());
+    bench(models::sequential::Sequential::default());
+    bench(models::linearizable::Linearizable::default());
+}
+
+fn bench<P: Protocol>(protocol: P) {
+    let p = protocol.name().to_string();
+    let e = Experiment::new(protocol);
+    {
         for seed in 0..3 {
-            let e = Experiment {
-                protocol: p,
-                ..Experiment::default()
-            };
-            let o = e.run(seed, None).unwrap();
+            let o = e.simulate(seed, None).unwrap();
             #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
             // measuring wall-clock time
             let t = std::time::Instant::now();
-            let v = check_sequential(
+            let v = check(
+                Model::Sequential,
                 &o.history,
+                &[],
                 &CheckOptions {
                     budget: Budget {
                         time: Some(std::time::Duration::from_secs(10)),
@@ -32,10 +39,12 @@ fn main() {
                     parallelism: 1,
                     ..Default::default()
                 },
-            )
-            .unwrap();
+            );
             let el = t.elapsed();
-            if let Verdict::Valid { witness: Some(w) } = &v {
+            if let Verdict::Valid {
+                witness: Some(w), ..
+            } = &v
+            {
                 if let Err(e) = replay(&o.history, w) {
                     panic!("{p} seed {seed}: the witness does not hold: {e}");
                 }
@@ -44,10 +53,12 @@ fn main() {
                 "{p} seed {seed}: {} ops -> {} in {:?}",
                 o.history.len() / 2,
                 match &v {
-                    Verdict::Valid { witness: Some(_) } => "valid (witness replayed)".into(),
+                    Verdict::Valid {
+                        witness: Some(_), ..
+                    } => "valid (witness replayed)".into(),
                     Verdict::Valid { .. } => "valid".into(),
-                    Verdict::Invalid(_) => "INVALID".to_string(),
-                    Verdict::Unknown { reason } => format!("unknown ({reason})"),
+                    Verdict::Invalid { .. } => "INVALID".to_string(),
+                    Verdict::Unknown { reason, .. } => format!("unknown ({reason})"),
                 },
                 el
             );

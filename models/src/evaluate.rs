@@ -9,23 +9,10 @@ use serde::{Deserialize, Serialize};
 use sim_core::TraceHash;
 
 use crate::check::availability::{availability, ClientGroup, Counts, Stats, Window};
-use crate::check::causal::check_causal;
 use crate::check::eventual::check_eventual;
-pub use crate::check::Model;
-use crate::check::{check_linearizable, check_sequential, Budget, CheckOptions, Verdict};
+use crate::check::{check, Budget, CheckOptions};
+pub use crate::check::{Model, Verdict};
 use crate::experiment::{Outcome, Side};
-
-/// A checker's answer for one run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", tag = "verdict", content = "detail")]
-pub enum Check {
-    /// The history satisfies the model.
-    Pass,
-    /// It does not; what was found.
-    Fail(String),
-    /// The checker could not decide within its budget (or could not read the history).
-    Unknown(String),
-}
 
 /// ok / total of one kind of operation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -99,8 +86,8 @@ pub struct Evaluation {
     pub latency_ms: (f64, f64, f64),
     /// Every latency sample count behind `latency_ms`.
     pub latency_samples: usize,
-    /// One verdict per model.
-    pub checks: BTreeMap<Model, Check>,
+    /// One verdict per model, from [`check`](crate::check::check).
+    pub checks: BTreeMap<Model, Verdict>,
     /// Acknowledged writes a last-writer-wins merge dropped for a concurrent, real-time-earlier
     /// write (allowed by eventual consistency, but lost to the user).
     pub superseded_writes: usize,
@@ -115,7 +102,9 @@ impl Evaluation {
             return Some(format!("run error: {e}"));
         }
         match self.checks.get(&model) {
-            Some(Check::Fail(why)) => Some(format!("{model}: {why}")),
+            Some(Verdict::Invalid { counterexample, .. }) => {
+                Some(format!("{model}: {counterexample}"))
+            }
             _ => None,
         }
     }
@@ -164,15 +153,6 @@ fn dur_ms(d: Option<Duration>) -> f64 {
     d.map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
-fn verdict(v: Result<Verdict, crate::check::CheckError>) -> Check {
-    match v {
-        Ok(Verdict::Valid { .. }) => Check::Pass,
-        Ok(Verdict::Invalid(c)) => Check::Fail(c.to_string()),
-        Ok(Verdict::Unknown { reason }) => Check::Unknown(reason),
-        Err(e) => Check::Unknown(e.to_string()),
-    }
-}
-
 /// Evaluates one run of `exp`.
 pub fn evaluate(out: &Outcome, opts: &EvalOptions) -> Evaluation {
     let side_group = |side: Side| ClientGroup {
@@ -209,33 +189,13 @@ pub fn evaluate(out: &Outcome, opts: &EvalOptions) -> Evaluation {
     let mut checks = BTreeMap::new();
     let mut superseded = 0;
     for &m in &opts.models {
-        let c = match m {
-            Model::Linearizable => verdict(check_linearizable(&out.history, &copts)),
-            Model::Sequential => verdict(check_sequential(&out.history, &copts)),
-            Model::Causal => match check_causal(&out.history, &copts) {
-                Ok(r) if r.cc => Check::Pass,
-                Ok(r) => Check::Fail(
-                    r.anomalies
-                        .iter()
-                        .map(|a| a.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
-                Err(e) => Check::Unknown(e.to_string()),
-            },
-            Model::Eventual => match check_eventual(&out.history, &out.final_reads, &copts) {
-                Ok(r) => {
-                    superseded = r.superseded_concurrent.len();
-                    if r.valid {
-                        Check::Pass
-                    } else {
-                        Check::Fail(eventual_summary(&r))
-                    }
-                }
-                Err(e) => Check::Unknown(e.to_string()),
-            },
-        };
-        checks.insert(m, c);
+        checks.insert(m, check(m, &out.history, &out.final_reads, &copts));
+        if m == Model::Eventual {
+            // Allowed by eventual consistency, so not part of the verdict; counted for the user.
+            if let Ok(r) = check_eventual(&out.history, &out.final_reads, &copts) {
+                superseded = r.superseded_concurrent.len();
+            }
+        }
     }
     let lat = &report.overall.latency;
     Evaluation {
@@ -249,39 +209,4 @@ pub fn evaluate(out: &Outcome, opts: &EvalOptions) -> Evaluation {
         superseded_writes: superseded,
         error: out.error.clone(),
     }
-}
-
-fn eventual_summary(r: &crate::check::eventual::EventualReport) -> String {
-    let mut parts = Vec::new();
-    if !r.divergent.is_empty() {
-        let d = &r.divergent[0];
-        let vals: Vec<String> = d.values.iter().map(|(n, v)| format!("{n}={v}")).collect();
-        parts.push(format!(
-            "{} keys diverged after the heal (key {}: {})",
-            r.divergent.len(),
-            d.key,
-            vals.join(", ")
-        ));
-    }
-    if !r.thin_air_reads.is_empty() {
-        parts.push(format!(
-            "{} reads of values never written (first: {})",
-            r.thin_air_reads.len(),
-            r.thin_air_reads[0]
-        ));
-    }
-    if !r.thin_air_finals.is_empty() {
-        parts.push(format!(
-            "{} final values never written",
-            r.thin_air_finals.len()
-        ));
-    }
-    if !r.lost_writes.is_empty() {
-        parts.push(format!(
-            "{} acknowledged writes lost (first: {})",
-            r.lost_writes.len(),
-            r.lost_writes[0]
-        ));
-    }
-    parts.join("; ")
 }

@@ -633,20 +633,35 @@ pub fn first_violated(run: &Run) -> Option<Model> {
         .find(|&m| ev.violation(m).is_some())
 }
 
-/// The kind of `model`'s counterexample in `ev`.
+/// The kind of `model`'s counterexample in `ev` (for eventual: which of its violations).
 fn violation_kind(ev: &crate::evaluate::Evaluation, model: Model) -> String {
-    match ev.checks.get(&model) {
-        Some(crate::evaluate::Check::Fail(why)) => why
-            .split(|c: char| c.is_ascii_digit() || c == ':')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string(),
-        _ => String::new(),
+    use crate::check::Counterexample as C;
+    let Some(c) = ev.checks.get(&model).and_then(|v| v.counterexample()) else {
+        return String::new();
+    };
+    match c {
+        C::Linearization { .. } => "linearization".into(),
+        C::OrderCycle { .. } => "order cycle".into(),
+        C::ThinAir { .. } => "thin air".into(),
+        C::Causal { .. } => "causal".into(),
+        C::Sessions { .. } => "sessions".into(),
+        C::Eventual(e) => {
+            let mut kinds = Vec::new();
+            if !e.divergent.is_empty() {
+                kinds.push("divergent");
+            }
+            if !e.thin_air_reads.is_empty() || !e.thin_air_finals.is_empty() {
+                kinds.push("thin air");
+            }
+            if !e.lost_writes.is_empty() {
+                kinds.push("lost writes");
+            }
+            format!("eventual: {}", kinds.join(", "))
+        }
     }
 }
 
 /// The operations the checkers blame in `ev`.
-fn blamed_ops(_ev: &crate::evaluate::Evaluation) -> BTreeSet<usize> {
-    BTreeSet::new()
+fn blamed_ops(ev: &crate::evaluate::Evaluation) -> BTreeSet<usize> {
+    ev.checks.values().flat_map(|v| v.blamed()).collect()
 }

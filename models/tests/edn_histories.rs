@@ -1,6 +1,6 @@
 //! Hand-written Jepsen EDN histories with verdicts derived by hand.
 
-use models::check::{check_linearizable, CheckOptions, Verdict};
+use models::check::{check, CheckOptions, Model, Verdict};
 use models::op::Value;
 use models::parse::{parse_str, Format};
 
@@ -10,7 +10,7 @@ fn lin(edn: &str, init: Value) -> Verdict {
         init,
         ..CheckOptions::default()
     };
-    check_linearizable(&p.history, &opts).unwrap()
+    check(Model::Linearizable, &p.history, &[], &opts)
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Configuration and control errors; every variant names the offending field.
 
-use sim_core::{NodeId, SimError};
+use sim_core::{NodeId, SimError, SimTime};
 
 /// Why a network configuration, partition or fault schedule was rejected.
 ///
@@ -42,6 +42,16 @@ pub enum NetError {
         /// How many nodes the network knows.
         nodes: usize,
     },
+    /// A time or duration longer than the virtual clock holds (u64 nanoseconds).
+    #[error("{field}: {value} ms exceeds the limit of {max_ms} ms (the u64 nanosecond clock, about 584 years)")]
+    TimeOverflow {
+        /// The field.
+        field: String,
+        /// The rejected value, in milliseconds, as written.
+        value: String,
+        /// The largest accepted value ([`SimTime::MAX_MILLIS`](sim_core::SimTime::MAX_MILLIS)).
+        max_ms: u64,
+    },
     /// Any other invalid value.
     #[error("{field}: {reason}")]
     Invalid {
@@ -66,9 +76,19 @@ impl NetError {
             NetError::Probability { field, .. }
             | NetError::Latency { field, .. }
             | NetError::UnknownNode { field, .. }
+            | NetError::TimeOverflow { field, .. }
             | NetError::Invalid { field, .. } => field,
             NetError::NotFaulty | NetError::Sim(_) => "",
         }
+    }
+
+    /// Checks that `ms` milliseconds fit the virtual clock.
+    pub(crate) fn check_millis(field: impl Into<String>, ms: u64) -> Result<SimTime, NetError> {
+        SimTime::checked_from_millis(ms).ok_or_else(|| NetError::TimeOverflow {
+            field: field.into(),
+            value: ms.to_string(),
+            max_ms: SimTime::MAX_MILLIS,
+        })
     }
 
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {

@@ -12,6 +12,8 @@ use rand::Rng;
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 
+use sim_core::SimTime;
+
 use crate::error::NetError;
 
 /// A latency distribution, in milliseconds.
@@ -80,7 +82,7 @@ impl Default for Latency {
 
 fn check_ms(field: &str, name: &str, v: f64) -> Result<(), NetError> {
     if v.is_finite() && v >= 0.0 {
-        Ok(())
+        check_limit(field, name, v)
     } else {
         Err(NetError::Latency {
             field: format!("{field}.{name}"),
@@ -89,9 +91,22 @@ fn check_ms(field: &str, name: &str, v: f64) -> Result<(), NetError> {
     }
 }
 
+/// A latency longer than the virtual clock would be clamped when sampled: rejected.
+fn check_limit(field: &str, name: &str, ms: f64) -> Result<(), NetError> {
+    if SimTime::checked_from_millis_f64(ms).is_some() {
+        Ok(())
+    } else {
+        Err(NetError::TimeOverflow {
+            field: format!("{field}.{name}"),
+            value: ms.to_string(),
+            max_ms: SimTime::MAX_MILLIS,
+        })
+    }
+}
+
 fn check_positive(field: &str, name: &str, v: f64) -> Result<(), NetError> {
     if v.is_finite() && v > 0.0 {
-        Ok(())
+        check_limit(field, name, v)
     } else {
         Err(NetError::Latency {
             field: format!("{field}.{name}"),

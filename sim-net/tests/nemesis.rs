@@ -217,3 +217,25 @@ fn bad_generators_are_rejected_naming_the_field() {
     };
     assert_eq!(g.validate().unwrap_err().field(), "nodes");
 }
+
+#[test]
+fn times_past_the_clock_are_rejected_naming_the_field() {
+    // A huge at_ms used to wrap (release) or panic (debug) in SimTime::from_millis.
+    let json = r#"{"entries": [{"at_ms": 1000, "fault": "heal"}, {"at_ms": 18446744073709552, "fault": "heal"}]}"#;
+    let err = Schedule::from_json(json).unwrap_err();
+    assert_eq!(err.field(), "entries[1].at_ms");
+    assert!(err.to_string().contains("18446744073709"), "{err}");
+    // The same through validate, for schedules built in code.
+    let s = Schedule::new().at(u64::MAX, sim_net::Fault::Heal);
+    assert_eq!(s.validate(5).unwrap_err().field(), "entries[0].at_ms");
+    // A latency longer than the clock would be clamped when sampled: rejected too.
+    let json = r#"{"entries": [{"at_ms": 1, "fault": "set_links", "patch": {"latency": {"dist": "constant", "ms": 1e300}}}]}"#;
+    let s = Schedule::from_json(json).unwrap();
+    assert_eq!(
+        s.validate(5).unwrap_err().field(),
+        "entries[0].patch.latency.ms"
+    );
+    // Generator windows.
+    let g = Generator::new((0..3).map(NodeId), u64::MAX);
+    assert_eq!(g.validate().unwrap_err().field(), "end_ms");
+}

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use clap::Args;
 use models::check::Model;
-use models::evaluate::{Check, Evaluation, ReadWrite};
+use models::evaluate::{Evaluation, ReadWrite, Verdict};
 use models::experiment::{Nemesis, Setup, Side};
 use models::runner::{RunOptions, Runner, SeedOutcome};
 use serde::Serialize;
@@ -83,7 +83,7 @@ fn prediction(m: Model) -> (&'static str, [(f64, f64); 4]) {
             "totally available (HAT): reads and writes on both sides",
             [(0.99, 1.0); 4],
         ),
-        Model::Causal => (
+        Model::CausalPlus | Model::Causal | Model::Sessions => (
             "sticky available: reads and writes on both sides",
             [(0.99, 1.0); 4],
         ),
@@ -144,9 +144,10 @@ fn row(
         for (m, c) in &e.checks {
             let t = checks.entry(*m).or_default();
             match c {
-                Check::Pass => t.passed += 1,
-                Check::Unknown(_) => t.unknown += 1,
-                Check::Fail(why) => {
+                Verdict::Valid { .. } => t.passed += 1,
+                Verdict::Unknown { .. } => t.unknown += 1,
+                Verdict::Invalid { counterexample, .. } => {
+                    let why = counterexample.to_string();
                     t.failed += 1;
                     if t.first_failing_seed.is_none_or(|s| e.seed < s) {
                         t.first_failing_seed = Some(e.seed);
@@ -186,6 +187,15 @@ fn row(
             .collect(),
     }
 }
+
+/// The table's model columns, strongest first (sessions is in `--json`).
+const COLUMNS: [Model; 5] = [
+    Model::Linearizable,
+    Model::Sequential,
+    Model::CausalPlus,
+    Model::Causal,
+    Model::Eventual,
+];
 
 fn cell(t: Option<&Tally>) -> String {
     match t {
@@ -304,38 +314,36 @@ fn print_table(args: &CapArgs, exp: &Setup, rows: &[Row], elapsed: f64, simulate
         exp.quiet.as_secs_f64(),
         args.seeds
     );
-    println!(
-        "{:<13} {:>16} {:>16} {:>14}   {:<16} {:<16} {:<16} {:<16}",
-        "",
-        "majority",
-        "minority",
-        "latency ms",
-        "linearizable",
-        "sequential",
-        "causal",
-        "eventual"
+    let mut head = format!(
+        "{:<13} {:>16} {:>16} {:>14}  ",
+        "", "majority", "minority", "latency ms"
     );
-    println!(
-        "{:<13} {:>16} {:>16} {:>14}   {:<16} {:<16} {:<16} {:<16}",
-        "protocol", "read / write", "read / write", "p50 / p99", "", "", "", ""
+    let mut sub = format!(
+        "{:<13} {:>16} {:>16} {:>14}  ",
+        "protocol", "read / write", "read / write", "p50 / p99"
     );
+    for m in COLUMNS {
+        head.push_str(&format!(" {:<15}", m.name()));
+        sub.push_str(&format!(" {:<15}", ""));
+    }
+    println!("{}\n{}", head.trim_end(), sub.trim_end());
     for r in rows {
         let a = |s: &str| {
             r.availability
                 .get(s)
                 .map_or("-".into(), |f| format!("{:.2} / {:.2}", f.read, f.write))
         };
-        println!(
-            "{:<13} {:>16} {:>16} {:>14}   {:<16} {:<16} {:<16} {:<16}",
+        let mut line = format!(
+            "{:<13} {:>16} {:>16} {:>14}  ",
             r.protocol,
             a("majority"),
             a("minority"),
             format!("{:.1} / {:.1}", r.latency_ms["p50"], r.latency_ms["p99"]),
-            cell(r.checks.get(&Model::Linearizable)),
-            cell(r.checks.get(&Model::Sequential)),
-            cell(r.checks.get(&Model::Causal)),
-            cell(r.checks.get(&Model::Eventual)),
         );
+        for m in COLUMNS {
+            line.push_str(&format!(" {:<15}", cell(r.checks.get(&m))));
+        }
+        println!("{}", line.trim_end());
     }
     println!("\nReading against the theory (CAP; Bailis et al., Highly Available Transactions):");
     for r in rows {

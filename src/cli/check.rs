@@ -3,10 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use models::check::{
-    check_causal, check_eventual, check_linearizable, check_sequential, check_sessions, Budget,
-    CheckOptions, Verdict,
-};
+use models::check::{check, Budget, CheckOptions, Model, Undecided, Verdict};
 use models::op::Value;
 use models::parse::{parse_file, Format};
 use serde_json::json;
@@ -19,13 +16,15 @@ use serde_json::json;
 /// with :key; an :ok read of nil is unconstrained, as in Knossos), `porcupine-etcd`,
 /// `porcupine-kv` (keys start as "").
 ///
-/// Exit code: 0 when every file is valid, 1 when any is invalid or unknown, 2 on an input error.
+/// Exit code: 0 when every file is valid, 1 when any is invalid or unknown, 2 on an input error
+/// (a file that does not parse, or a history the checker cannot interpret).
 #[derive(clap::Args, Debug, Clone)]
 pub struct CheckArgs {
-    /// Consistency model: linearizable, sequential, causal (CC and CCv), eventual (thin-air
-    /// reads only: final replica reads come from the simulation harness), sessions.
-    #[arg(long, default_value = "linearizable", value_parser = ["linearizable", "sequential", "causal", "eventual", "sessions"])]
-    pub model: String,
+    /// Consistency model: linearizable, sequential, causal+ (or ccv: causal convergence),
+    /// causal (CC), sessions, eventual (thin-air reads only: final replica reads come from the
+    /// simulation harness). The same checker `actsim run` uses for the same name.
+    #[arg(long, default_value = "linearizable")]
+    pub model: Model,
     /// History format: json, edn, porcupine-etcd, porcupine-kv.
     #[arg(long, default_value = "json")]
     pub format: Format,
@@ -99,60 +98,12 @@ pub fn run(args: &CheckArgs) -> i32 {
         };
         let h = &parsed.history;
         let ops = h.operations().map(|o| o.len()).unwrap_or(0);
-        let result: Result<Outcome, models::check::CheckError> = match args.model.as_str() {
-            "sequential" => check_sequential(h, &opts).map(verdict_outcome),
-            "causal" => check_causal(h, &opts).map(|r| {
-                if r.ccv {
-                    Outcome::Valid
-                } else {
-                    let text: String = r.anomalies.iter().map(|a| a.to_string()).collect();
-                    let anomalies: Vec<_> = r
-                        .anomalies
-                        .iter()
-                        .map(|a| json!({"pattern": a.pattern.to_string(), "ops": a.ops.iter().map(|o| o.to_string()).collect::<Vec<_>>()}))
-                        .collect();
-                    let text = format!("CC {}, CCv {}\n{text}", ok_word(r.cc), ok_word(r.ccv));
-                    Outcome::Invalid(text, json!({"cc": r.cc, "ccv": r.ccv, "anomalies": anomalies}))
-                }
-            }),
-            "eventual" => check_eventual(h, &[], &opts).map(|r| {
-                if r.valid {
-                    Outcome::Valid
-                } else {
-                    let reads: Vec<String> = r.thin_air_reads.iter().map(|o| o.to_string()).collect();
-                    Outcome::Invalid(
-                        format!("thin-air reads:\n  {}\n", reads.join("\n  ")),
-                        json!({"thin_air_reads": reads}),
-                    )
-                }
-            }),
-            "sessions" => check_sessions(h, &opts).map(|r| {
-                if r.ok() {
-                    Outcome::Valid
-                } else {
-                    let mut text = String::new();
-                    let mut obj = serde_json::Map::new();
-                    for (n, v) in [
-                        ("read-your-writes", &r.read_your_writes),
-                        ("monotonic-reads", &r.monotonic_reads),
-                        ("monotonic-writes", &r.monotonic_writes),
-                        ("writes-follow-reads", &r.writes_follow_reads),
-                    ] {
-                        if let Some(v) = v {
-                            text.push_str(&format!("{n}: {v}\n"));
-                            obj.insert(n.to_string(), json!(v.to_string()));
-                        }
-                    }
-                    Outcome::Invalid(text, serde_json::Value::Object(obj))
-                }
-            }),
-            _ => check_linearizable(h, &opts).map(verdict_outcome),
-        };
+        let verdict = check(args.model, h, &[], &opts);
         let elapsed_ms = start.elapsed().as_secs_f64() * 1e3;
-        let outcome = match result {
-            Ok(o) => o,
-            Err(e) => {
-                report_error(args, &name, &e.to_string());
+        let outcome = match verdict_outcome(&verdict) {
+            Some(o) => o,
+            None => {
+                report_error(args, &name, &verdict.to_string());
                 code = 2;
                 continue;
             }
@@ -166,7 +117,7 @@ pub fn run(args: &CheckArgs) -> i32 {
             code = 1;
         }
         if args.json {
-            let mut obj = json!({"file": name, "model": args.model, "valid": valid, "ops": ops, "elapsed_ms": elapsed_ms});
+            let mut obj = json!({"file": name, "model": args.model.name(), "valid": valid, "ops": ops, "elapsed_ms": elapsed_ms});
             if let (Some(o), serde_json::Value::Object(d)) = (obj.as_object_mut(), detail) {
                 o.extend(d);
             }
@@ -186,32 +137,31 @@ pub fn run(args: &CheckArgs) -> i32 {
     code
 }
 
-fn ok_word(b: bool) -> &'static str {
-    if b {
-        "holds"
-    } else {
-        "violated"
-    }
-}
-
-fn verdict_outcome(v: Verdict) -> Outcome {
-    match v {
+/// The text and JSON detail of a verdict; `None` if the checker could not interpret the
+/// history (an input error).
+fn verdict_outcome(v: &Verdict) -> Option<Outcome> {
+    Some(match v {
         Verdict::Valid { .. } => Outcome::Valid,
-        Verdict::Unknown { reason } => Outcome::Unknown(reason),
-        Verdict::Invalid(c) => {
-            let ops =
-                |v: &[models::check::OpRef]| v.iter().map(|o| o.to_string()).collect::<Vec<_>>();
-            let d = json!({"counterexample": {"partition": c.partition, "prefix": ops(&c.prefix), "stuck": ops(&c.stuck)}});
-            Outcome::Invalid(c.to_string(), d)
+        Verdict::Unknown {
+            reason: Undecided::Uncheckable(_),
+            ..
+        } => return None,
+        Verdict::Unknown { reason, .. } => Outcome::Unknown(reason.to_string()),
+        Verdict::Invalid { counterexample, .. } => {
+            let detail = json!({
+                "counterexample": counterexample,
+                "blamed": counterexample.blamed(),
+            });
+            Outcome::Invalid(counterexample.to_string(), detail)
         }
-    }
+    })
 }
 
 fn report_error(args: &CheckArgs, file: &str, msg: &str) {
     if args.json {
         println!(
             "{}",
-            json!({"file": file, "model": args.model, "error": msg})
+            json!({"file": file, "model": args.model.name(), "error": msg})
         );
     } else {
         eprintln!("error: {msg}");

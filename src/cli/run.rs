@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use models::check::Model;
-use models::evaluate::{Check, Evaluation};
+use models::evaluate::{Evaluation, Verdict};
 use models::experiment::Nemesis;
 use models::runner::RunOptions;
 
@@ -85,11 +85,11 @@ pub fn print_evaluation(ev: &Evaluation, own: Model, by_side: bool) {
     for (m, c) in &ev.checks {
         let mark = if *m == own { " (promised)" } else { "" };
         match c {
-            Check::Pass => println!("  {m:<13} valid{mark}"),
-            Check::Unknown(why) => println!("  {m:<13} unknown{mark}: {why}"),
-            Check::Fail(why) => {
+            Verdict::Valid { .. } => println!("  {m:<13} valid{mark}"),
+            Verdict::Unknown { reason, .. } => println!("  {m:<13} unknown{mark}: {reason}"),
+            Verdict::Invalid { counterexample, .. } => {
                 println!("  {m:<13} INVALID{mark}");
-                for l in why.lines() {
+                for l in counterexample.to_string().lines() {
                     println!("      {l}");
                 }
             }

@@ -16,7 +16,8 @@
 //! are dropped, indeterminate reads are dropped, and indeterminate writes count only if read.
 //!
 //! ```
-//! use models::check::{check_causal, BadPattern, CheckOptions};
+//! use models::check::causal::check_causal;
+//! use models::check::{check, BadPattern, CheckOptions, Model};
 //! use models::op::{Op, Ret, Value};
 //! use sim_core::history::History;
 //! use sim_core::SimTime;
@@ -27,6 +28,7 @@
 //! let r = check_causal(&h, &CheckOptions::default()).unwrap();
 //! assert!(!r.cc);
 //! assert_eq!(r.anomalies[0].pattern, BadPattern::ThinAirRead);
+//! assert!(check(Model::Causal, &h, &[], &CheckOptions::default()).is_invalid());
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,11 +36,19 @@ use std::fmt;
 
 use sim_core::history::{Operation, Outcome};
 
-use super::{CheckError, CheckOptions, OpRef, SessionBy};
+use serde::{Deserialize, Serialize};
+
+use super::{CheckError, CheckOptions, Counterexample, Model, OpRef, SessionBy, Verdict};
 use crate::op::{Key, KvHistory, Op, Ret, Value};
 
 /// A bad pattern of causal consistency.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// ```
+/// use models::check::BadPattern;
+/// assert!(!BadPattern::CyclicCF.violates_cc());
+/// assert!(BadPattern::CyclicCO.violates_cc());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum BadPattern {
     /// A read of a value nobody wrote.
     ThinAirRead,
@@ -52,6 +62,13 @@ pub enum BadPattern {
     CyclicCF,
 }
 
+impl BadPattern {
+    /// True if the pattern violates CC (all of them violate CCv).
+    pub fn violates_cc(self) -> bool {
+        self != BadPattern::CyclicCF
+    }
+}
+
 impl fmt::Display for BadPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)
@@ -59,7 +76,13 @@ impl fmt::Display for BadPattern {
 }
 
 /// One occurrence of a bad pattern.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// ```
+/// use models::check::{Anomaly, BadPattern};
+/// let a = Anomaly { pattern: BadPattern::CyclicCO, ops: vec![] };
+/// assert!(a.to_string().starts_with("CyclicCO"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Anomaly {
     /// Which pattern.
     pub pattern: BadPattern,
@@ -78,6 +101,13 @@ impl fmt::Display for Anomaly {
 }
 
 /// The result of [`check_causal`]: the first occurrence of each pattern found.
+///
+/// ```
+/// use models::check::causal::check_causal;
+/// use models::check::{CheckOptions, Model};
+/// let r = check_causal(&models::op::KvHistory::new(), &CheckOptions::default()).unwrap();
+/// assert!(r.cc && r.ccv && r.verdict(Model::CausalPlus).is_valid());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CausalReport {
     /// Causally consistent (CC).
@@ -92,6 +122,28 @@ impl CausalReport {
     /// The anomaly of a pattern, if it occurred.
     pub fn find(&self, p: BadPattern) -> Option<&Anomaly> {
         self.anomalies.iter().find(|a| a.pattern == p)
+    }
+
+    /// The verdict for [`Model::Causal`] (CC) or, for any other model, [`Model::CausalPlus`]
+    /// (CCv): invalid with the anomalies that model forbids.
+    pub fn verdict(&self, model: Model) -> Verdict {
+        let (model, ok) = match model {
+            Model::Causal => (Model::Causal, self.cc),
+            _ => (Model::CausalPlus, self.ccv),
+        };
+        if ok {
+            return Verdict::Valid {
+                model,
+                witness: None,
+            };
+        }
+        let anomalies = self
+            .anomalies
+            .iter()
+            .filter(|a| model == Model::CausalPlus || a.pattern.violates_cc())
+            .cloned()
+            .collect();
+        Verdict::invalid(model, Counterexample::Causal { anomalies })
     }
 }
 
@@ -159,7 +211,9 @@ impl Graph {
     }
 }
 
-/// Checks CC and CCv. Supports reads and writes only; written values must be unique per key.
+/// Checks CC and CCv: the detailed report behind [`check`](super::check)`(Model::Causal | Model::CausalPlus, ..)`.
+/// Supports reads and writes only; written values must be unique per key and differ from the
+/// initial value (else [`CheckError::NotDifferentiated`]).
 #[allow(clippy::needless_range_loop)] // node ids index several parallel tables
 pub fn check_causal(history: &KvHistory, opts: &CheckOptions) -> Result<CausalReport, CheckError> {
     let ops = history.operations()?;
@@ -169,10 +223,13 @@ pub fn check_causal(history: &KvHistory, opts: &CheckOptions) -> Result<CausalRe
         match (&o.op, &o.outcome) {
             (_, Outcome::Fail) => {}
             (Op::Write { key, value }, _) => {
-                if writer.insert((key, value), i).is_some() {
+                // A write of the initial value would make a read of it ambiguous (the initial
+                // value, or that write?): as much a repeat as writing a value twice.
+                if *value == opts.init || writer.insert((key, value), i).is_some() {
                     return Err(CheckError::NotDifferentiated {
                         key: key.clone(),
                         value: value.clone(),
+                        checker: "causal",
                     });
                 }
             }
@@ -219,19 +276,31 @@ pub fn check_causal(history: &KvHistory, opts: &CheckOptions) -> Result<CausalRe
     let mut preds: Vec<Vec<u32>> = vec![Vec::new(); n];
     for (v, &i) in included.iter().enumerate() {
         let key = session_of(&ops[i], opts.sessions);
-        let next = sess_ids.len();
-        let s = *sess_ids.entry(key).or_insert(next);
-        if s == sess_len.len() {
+        let next = sess_len.len();
+        let s0 = *sess_ids.entry(key).or_insert(next);
+        if s0 == sess_len.len() {
             sess_len.push(0);
             last_in_sess.push(u32::MAX);
         }
+        // An indeterminate write comes after its session's earlier operations but not before
+        // its later ones (it may take effect after them): a session of its own.
+        let info = matches!(ops[i].outcome, Outcome::Info);
+        let s = if info {
+            sess_len.push(0);
+            last_in_sess.push(u32::MAX);
+            sess_len.len() - 1
+        } else {
+            s0
+        };
         sess[v] = s;
         pos[v] = sess_len[s];
         sess_len[s] += 1;
-        if last_in_sess[s] != u32::MAX {
-            preds[v].push(last_in_sess[s]);
+        if last_in_sess[s0] != u32::MAX {
+            preds[v].push(last_in_sess[s0]);
         }
-        last_in_sess[s] = v as u32;
+        if !info {
+            last_in_sess[s0] = v as u32;
+        }
     }
     let nsess = sess_len.len();
     let refs = |vs: &[u32]| -> Vec<OpRef> {

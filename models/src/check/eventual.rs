@@ -11,7 +11,7 @@
 //! reported but allowed.
 //!
 //! ```
-//! use models::check::{check_eventual, CheckOptions, FinalRead};
+//! use models::check::{check, CheckOptions, FinalRead, Model};
 //! use models::op::{Op, Ret, Value};
 //! use sim_core::history::History;
 //! use sim_core::{NodeId, SimTime};
@@ -21,8 +21,7 @@
 //! h.ok(t(1), None, 0, Ret::Ok);
 //! let finals = vec![FinalRead { node: NodeId(0), key: 0.into(), value: Value::Int(1) },
 //!                   FinalRead { node: NodeId(1), key: 0.into(), value: Value::Int(1) }];
-//! let r = check_eventual(&h, &finals, &CheckOptions::default()).unwrap();
-//! assert!(r.valid);
+//! assert!(check(Model::Eventual, &h, &finals, &CheckOptions::default()).is_valid());
 //! ```
 
 use std::collections::BTreeMap;
@@ -30,10 +29,18 @@ use std::collections::BTreeMap;
 use sim_core::history::{Operation, Outcome};
 use sim_core::NodeId;
 
-use super::{CheckError, CheckOptions, OpRef};
+use super::{CheckError, CheckOptions, Counterexample, EventualViolation, Model, OpRef, Verdict};
 use crate::op::{Key, KvHistory, Op, Ret, Value};
 
 /// A read of one key on one replica after the heal and quiet period.
+///
+/// ```
+/// use models::check::FinalRead;
+/// use models::op::Value;
+/// use sim_core::NodeId;
+/// let f = FinalRead { node: NodeId(2), key: 0.into(), value: Value::Nil };
+/// assert_eq!(f.node, NodeId(2));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FinalRead {
     /// The replica.
@@ -45,7 +52,15 @@ pub struct FinalRead {
 }
 
 /// Replicas that disagree on a key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// ```
+/// use models::check::Divergence;
+/// use models::op::Value;
+/// use sim_core::NodeId;
+/// let d = Divergence { key: 0.into(), values: vec![(NodeId(0), Value::Int(1)), (NodeId(1), Value::Nil)] };
+/// assert_eq!(d.values.len(), 2);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Divergence {
     /// The key.
     pub key: Key,
@@ -54,6 +69,13 @@ pub struct Divergence {
 }
 
 /// The result of [`check_eventual`].
+///
+/// ```
+/// use models::check::eventual::check_eventual;
+/// use models::check::CheckOptions;
+/// let r = check_eventual(&models::op::KvHistory::new(), &[], &CheckOptions::default()).unwrap();
+/// assert!(r.valid && r.verdict().is_valid());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventualReport {
     /// Converged, no thin-air values, no lost writes.
@@ -79,7 +101,37 @@ pub struct EventualReport {
     pub acknowledged_writes: usize,
 }
 
-/// Checks eventual consistency of a register history against the replicas' final reads.
+impl EventualReport {
+    /// The verdict for [`Model::Eventual`]: invalid with what made the report invalid.
+    pub fn verdict(&self) -> Verdict {
+        if self.valid {
+            return Verdict::Valid {
+                model: Model::Eventual,
+                witness: None,
+            };
+        }
+        Verdict::invalid(
+            Model::Eventual,
+            Counterexample::Eventual(EventualViolation {
+                divergent: self.divergent.clone(),
+                thin_air_reads: self.thin_air_reads.clone(),
+                thin_air_finals: self
+                    .thin_air_finals
+                    .iter()
+                    .map(|(node, key, value)| FinalRead {
+                        node: *node,
+                        key: key.clone(),
+                        value: value.clone(),
+                    })
+                    .collect(),
+                lost_writes: self.lost_writes.clone(),
+            }),
+        )
+    }
+}
+
+/// Checks eventual consistency of a register history against the replicas' final reads: the
+/// detailed report behind [`check`](super::check)`(Model::Eventual, ..)`.
 pub fn check_eventual(
     history: &KvHistory,
     final_reads: &[FinalRead],
@@ -215,10 +267,17 @@ impl HappensBefore {
         let mut next: Vec<Vec<usize>> = vec![Vec::new(); ops.len()];
         let mut last: BTreeMap<u64, usize> = BTreeMap::new();
         for (i, o) in ops.iter().enumerate() {
+            if o.outcome == Outcome::Fail {
+                continue; // it did not happen
+            }
             if let Some(&p) = last.get(&o.process) {
                 next[p].push(i);
             }
-            last.insert(o.process, i);
+            // An indeterminate operation is not before its process's later operations (it may
+            // take effect after them).
+            if o.outcome != Outcome::Info {
+                last.insert(o.process, i);
+            }
             if let (Op::Read { key }, Outcome::Ok(Ret::Value(v))) = (&o.op, &o.outcome) {
                 for &w in writer.get(&(key, v)).map(Vec::as_slice).unwrap_or_default() {
                     next[w].push(i);

@@ -6,7 +6,7 @@
 //! parallel; the first failing part (in key order) is reported, deterministically.
 //!
 //! ```
-//! use models::check::{check_linearizable, CheckOptions};
+//! use models::check::{check, CheckOptions, Model};
 //! use models::op::{Op, Ret, Value};
 //! use sim_core::history::History;
 //! use sim_core::SimTime;
@@ -16,7 +16,7 @@
 //! h.invoke(t(1), None, 1, Op::read(0));
 //! h.ok(t(2), None, 1, Ret::Value(Value::Nil)); // concurrent with the write: fine
 //! h.ok(t(3), None, 0, Ret::Ok);
-//! assert!(check_linearizable(&h, &CheckOptions::default()).unwrap().is_valid());
+//! assert!(check(Model::Linearizable, &h, &[], &CheckOptions::default()).is_valid());
 //! ```
 
 use std::collections::BTreeMap;
@@ -29,7 +29,7 @@ use sim_core::history::{Operation, Outcome};
 use super::model::{compile, Compiled, Interner, MultiRegisterModel, RegisterModel};
 use super::parallel;
 use super::wgl::{Entry, Limits, SearchResult, Searcher, Stopped};
-use super::{CheckError, CheckOptions, Counterexample, OpRef, Verdict};
+use super::{CheckError, CheckOptions, Counterexample, Model, OpRef, Undecided, Verdict};
 use crate::op::{Key, KvHistory, Op, Ret};
 
 /// One independent part of a history: some keys and the operations on them.
@@ -248,7 +248,10 @@ fn run_rounds(
 ///
 /// Register reads/writes/cas, appends, mutexes and transactions are all supported; `opts.init` is
 /// the initial value of every key.
-pub fn check_linearizable(history: &KvHistory, opts: &CheckOptions) -> Result<Verdict, CheckError> {
+pub(crate) fn check_linearizable(
+    history: &KvHistory,
+    opts: &CheckOptions,
+) -> Result<Verdict, CheckError> {
     #[allow(clippy::disallowed_methods)] // the budget deadline is the one wall-clock read
     let deadline = opts.budget.time.map(|t| Instant::now() + t);
     let ops = history.operations()?;
@@ -306,11 +309,14 @@ pub fn check_linearizable(history: &KvHistory, opts: &CheckOptions) -> Result<Ve
             }
             SearchResult::NotLinearizable { prefix, stuck } => {
                 let refs = |v: &[usize]| v.iter().map(|&j| OpRef::new(j, &ops[j])).collect();
-                return Ok(Verdict::Invalid(Box::new(Counterexample {
-                    partition: describe(&parts[i].keys, total_keys, opts.partition),
-                    prefix: refs(&prefix),
-                    stuck: refs(&stuck),
-                })));
+                return Ok(Verdict::invalid(
+                    Model::Linearizable,
+                    Counterexample::Linearization {
+                        partition: describe(&parts[i].keys, total_keys, opts.partition),
+                        prefix: refs(&prefix),
+                        stuck: refs(&stuck),
+                    },
+                ));
             }
             SearchResult::Unknown(s) => {
                 if unknown.is_none() && s != Stopped::Cancelled {
@@ -327,7 +333,13 @@ pub fn check_linearizable(history: &KvHistory, opts: &CheckOptions) -> Result<Ve
         }
     }
     if let Some(reason) = unknown {
-        return Ok(Verdict::Unknown { reason });
+        return Ok(Verdict::Unknown {
+            model: Model::Linearizable,
+            reason: Undecided::Budget(reason),
+        });
     }
-    Ok(Verdict::Valid { witness })
+    Ok(Verdict::Valid {
+        model: Model::Linearizable,
+        witness,
+    })
 }

@@ -10,8 +10,9 @@
 //! Any other history (cas, append, mutex, transactions, repeated values or writes of the initial
 //! value) gets the general search: depth-first over "next operation of some process", memoized
 //! on (set of consumed operations, model state). Processes are tried in order of their next
-//! operation's invocation time. Indeterminate operations may take effect (at their place in
-//! process order) or be skipped.
+//! operation's invocation time. Indeterminate operations may take effect or be skipped; one that
+//! takes effect comes after its process's earlier operations, but not necessarily before its
+//! later ones (see the [module documentation](super) on `info`).
 //!
 //! Speed on the consistency x availability experiment (`cargo run --release -p models --example
 //! sc_bench`: default `Experiment`, 10 clients, 4 keys, 10 s partition, seeds 0..3, 10 s budget,
@@ -27,7 +28,7 @@
 //! Every valid verdict there carries a witness that `sc_bench` replays independently.
 //!
 //! ```
-//! use models::check::{check_sequential, check_linearizable, CheckOptions};
+//! use models::check::{check, CheckOptions, Model};
 //! use models::op::{Op, Ret, Value};
 //! use sim_core::history::History;
 //! use sim_core::SimTime;
@@ -39,9 +40,9 @@
 //! h.invoke(t(2), None, 1, Op::read(0));
 //! h.ok(t(3), None, 1, Ret::Value(Value::Nil));
 //! let opts = CheckOptions::default();
-//! assert!(check_linearizable(&h, &opts).unwrap().is_invalid());
-//! let v = check_sequential(&h, &opts).unwrap();
-//! assert!(v.is_valid());
+//! assert!(check(Model::Linearizable, &h, &[], &opts).is_invalid());
+//! let v = check(Model::Sequential, &h, &[], &opts);
+//! assert_eq!(v.witness(), Some(&[1, 0][..]));
 //! ```
 
 use std::collections::BTreeMap;
@@ -53,9 +54,9 @@ use sim_core::history::{Operation, Outcome};
 
 use super::hash::{fx_hash, FxBuild};
 use super::linearizable::relevant;
-use super::model::{compile, Compiled, Interner, Model, MultiRegisterModel};
+use super::model::{compile, Compiled, Interner, Model as _, MultiRegisterModel};
 use super::wgl::{stop_reason, Limits, Stopped};
-use super::{CheckError, CheckOptions, Counterexample, OpRef, Verdict};
+use super::{CheckError, CheckOptions, Counterexample, Model, OpRef, Undecided, Verdict};
 use crate::op::{Key, KvHistory, Op, Ret};
 
 mod rw;
@@ -72,7 +73,10 @@ struct Frame {
 }
 
 /// Checks sequential consistency; `Valid` carries a witness order of operation indices.
-pub fn check_sequential(history: &KvHistory, opts: &CheckOptions) -> Result<Verdict, CheckError> {
+pub(crate) fn check_sequential(
+    history: &KvHistory,
+    opts: &CheckOptions,
+) -> Result<Verdict, CheckError> {
     #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // the one wall-clock read
     let deadline = opts.budget.time.map(|t| Instant::now() + t);
     let ops = history.operations()?;
@@ -102,6 +106,7 @@ fn generic(
     let init: Vec<u32> = keys.iter().map(|_| values.id(&opts.init)).collect();
     // Per-process queues of (op index, compiled, determinate?).
     let mut queues: BTreeMap<u64, Vec<(usize, Compiled, bool)>> = BTreeMap::new();
+    let mut forks: Vec<(u64, usize, (usize, Compiled, bool))> = Vec::new();
     for &i in &idx {
         let o = &ops[i];
         let ret = match &o.outcome {
@@ -113,12 +118,25 @@ fn generic(
             op: o.op.clone(),
             ret: ret.cloned().unwrap_or(Ret::Ok),
         })?;
-        queues
-            .entry(o.process)
-            .or_default()
-            .push((i, c, ret.is_some()));
+        let q = queues.entry(o.process).or_default();
+        if ret.is_some() {
+            q.push((i, c, true));
+        } else {
+            // Indeterminate: after the process's operations so far, but not before its later
+            // ones (it may take effect after them): a queue of its own, gated.
+            forks.push((o.process, q.len(), (i, c, false)));
+        }
     }
-    let queues: Vec<Vec<(usize, Compiled, bool)>> = queues.into_values().collect();
+    let procs: Vec<u64> = queues.keys().copied().collect();
+    let mut queues: Vec<Vec<(usize, Compiled, bool)>> = queues.into_values().collect();
+    // gate[q] = (queue, n): queue q may start once that queue's first n operations are consumed.
+    let mut gate: Vec<Option<(usize, usize)>> = vec![None; queues.len()];
+    for (proc_, need, entry) in forks {
+        let parent = procs.partition_point(|&x| x < proc_);
+        queues.push(vec![entry]);
+        gate.push(Some((parent, need)));
+    }
+    let queues = queues;
     let p = queues.len();
     let total: usize = queues.iter().map(Vec::len).sum();
     let mut model = MultiRegisterModel::new(values, init);
@@ -145,6 +163,7 @@ fn generic(
     let make_frame = |pos: &[usize]| -> Frame {
         let mut cands: Vec<u32> = (0..p)
             .filter(|&q| pos[q] < queues[q].len())
+            .filter(|&q| gate[q].is_none_or(|(parent, need)| pos[parent] >= need))
             .map(|q| q as u32)
             .collect();
         cands.sort_by_key(|&q| ops[queues[q as usize][pos[q as usize]].0].invoke_index);
@@ -160,6 +179,7 @@ fn generic(
         if consumed == total {
             let witness: Vec<usize> = path.iter().filter_map(|(_, _, applied)| *applied).collect();
             return Ok(Verdict::Valid {
+                model: Model::Sequential,
                 witness: Some(witness),
             });
         }
@@ -172,7 +192,8 @@ fn generic(
                     "step"
                 };
                 return Ok(Verdict::Unknown {
-                    reason: format!("{what} budget exceeded"),
+                    model: Model::Sequential,
+                    reason: Undecided::Budget(format!("{what} budget exceeded")),
                 });
             }
         }
@@ -245,9 +266,12 @@ fn generic(
             OpRef::new(i, &ops[i])
         })
         .collect();
-    Ok(Verdict::Invalid(Box::new(Counterexample {
-        partition: "whole history (sequential consistency)".to_string(),
-        prefix: best.iter().map(|&i| OpRef::new(i, &ops[i])).collect(),
-        stuck,
-    })))
+    Ok(Verdict::invalid(
+        Model::Sequential,
+        Counterexample::Linearization {
+            partition: "whole history (sequential consistency)".to_string(),
+            prefix: best.iter().map(|&i| OpRef::new(i, &ops[i])).collect(),
+            stuck,
+        },
+    ))
 }

@@ -1,7 +1,10 @@
 //! Session guarantees (diagnostics): read-your-writes, monotonic reads, monotonic writes,
 //! writes-follow-reads, each with the first violating pair of operations.
 //!
-//! Only definite violations are reported, for register histories with unique written values:
+//! Only definite violations are reported, for register histories with unique written values
+//! that differ from the initial value (else [`CheckError::NotDifferentiated`]). An
+//! indeterminate write comes after its session's earlier operations but not before its later
+//! ones (it may take effect after them), so it obliges nothing and is older than nothing.
 //! a value u is *older* than a write w if u is the initial value, or u was written by the same
 //! session as w earlier in that session's order. (Writes of different sessions may be
 //! concurrent, so without a known arbitration order their order is not judged.)
@@ -13,7 +16,8 @@
 //!   what s had read from x before writing w1.
 //!
 //! ```
-//! use models::check::{check_sessions, CheckOptions};
+//! use models::check::session::check_sessions;
+//! use models::check::{check, CheckOptions, Model};
 //! use models::op::{Op, Ret, Value};
 //! use sim_core::history::History;
 //! use sim_core::SimTime;
@@ -26,6 +30,7 @@
 //! let r = check_sessions(&h, &CheckOptions::default()).unwrap();
 //! assert!(r.read_your_writes.is_some());
 //! assert!(r.monotonic_reads.is_none());
+//! assert!(check(Model::Sessions, &h, &[], &CheckOptions::default()).is_invalid());
 //! ```
 
 use std::collections::BTreeMap;
@@ -34,11 +39,50 @@ use std::fmt;
 use sim_core::history::Outcome;
 
 use super::causal::session_of;
-use super::{CheckError, CheckOptions, OpRef};
+use serde::{Deserialize, Serialize};
+
+use super::{CheckError, CheckOptions, Counterexample, Model, OpRef, SessionViolation, Verdict};
 use crate::op::{Key, KvHistory, Op, Ret, Value};
+
+/// A session guarantee.
+///
+/// ```
+/// use models::check::Guarantee;
+/// assert_eq!(Guarantee::MonotonicReads.to_string(), "monotonic-reads");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Guarantee {
+    /// A session sees its own writes.
+    ReadYourWrites,
+    /// A session's reads of a key never go back in time.
+    MonotonicReads,
+    /// A session that sees a write sees the writes its writer made before it.
+    MonotonicWrites,
+    /// A session that sees a write sees what its writer had read before it.
+    WritesFollowReads,
+}
+
+impl fmt::Display for Guarantee {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Guarantee::ReadYourWrites => "read-your-writes",
+            Guarantee::MonotonicReads => "monotonic-reads",
+            Guarantee::MonotonicWrites => "monotonic-writes",
+            Guarantee::WritesFollowReads => "writes-follow-reads",
+        })
+    }
+}
 
 /// The first violation of a guarantee: the earlier operation that created the obligation and
 /// the read that broke it.
+///
+/// ```
+/// use models::check::session::check_sessions;
+/// use models::check::CheckOptions;
+/// let r = check_sessions(&models::op::KvHistory::new(), &CheckOptions::default()).unwrap();
+/// assert!(r.read_your_writes.is_none());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
     /// The operation that made the later read's result required (a write or a read).
@@ -60,6 +104,11 @@ impl fmt::Display for Violation {
 }
 
 /// The result of [`check_sessions`].
+///
+/// ```
+/// use models::check::session::SessionReport;
+/// assert!(SessionReport::default().ok());
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SessionReport {
     /// Read-your-writes.
@@ -80,6 +129,34 @@ impl SessionReport {
             && self.monotonic_writes.is_none()
             && self.writes_follow_reads.is_none()
     }
+
+    /// The verdict for [`Model::Sessions`]: invalid with the first violation of each guarantee.
+    pub fn verdict(&self) -> Verdict {
+        let violations: Vec<SessionViolation> = [
+            (Guarantee::ReadYourWrites, &self.read_your_writes),
+            (Guarantee::MonotonicReads, &self.monotonic_reads),
+            (Guarantee::MonotonicWrites, &self.monotonic_writes),
+            (Guarantee::WritesFollowReads, &self.writes_follow_reads),
+        ]
+        .into_iter()
+        .filter_map(|(guarantee, v)| {
+            v.as_ref().map(|v| SessionViolation {
+                guarantee,
+                first: v.first.clone(),
+                second: v.second.clone(),
+                count: v.count,
+            })
+        })
+        .collect();
+        if violations.is_empty() {
+            Verdict::Valid {
+                model: Model::Sessions,
+                witness: None,
+            }
+        } else {
+            Verdict::invalid(Model::Sessions, Counterexample::Sessions { violations })
+        }
+    }
 }
 
 struct W {
@@ -87,7 +164,8 @@ struct W {
     pos: usize,
 }
 
-/// Checks the four session guarantees on a register history.
+/// Checks the four session guarantees on a register history: the detailed report behind
+/// [`check`](super::check)`(Model::Sessions, ..)`.
 pub fn check_sessions(
     history: &KvHistory,
     opts: &CheckOptions,
@@ -95,6 +173,7 @@ pub fn check_sessions(
     let ops = history.operations()?;
     let mut sess_ids: BTreeMap<(u8, u64), usize> = BTreeMap::new();
     let mut sessions: Vec<Vec<usize>> = Vec::new();
+    let mut written: std::collections::BTreeSet<(&Key, &Value)> = Default::default();
     for (i, o) in ops.iter().enumerate() {
         match (&o.op, &o.outcome) {
             (_, Outcome::Fail) | (Op::Read { .. }, Outcome::Info) => continue,
@@ -105,6 +184,15 @@ pub fn check_sessions(
                     op: op.clone(),
                     checker: "sessions",
                 })
+            }
+        }
+        if let Op::Write { key, value } = &o.op {
+            if *value == opts.init || !written.insert((key, value)) {
+                return Err(CheckError::NotDifferentiated {
+                    key: key.clone(),
+                    value: value.clone(),
+                    checker: "sessions",
+                });
             }
         }
         let next = sess_ids.len();
@@ -125,7 +213,11 @@ pub fn check_sessions(
             match &ops[i].op {
                 Op::Write { key, value } => {
                     writer.entry((key, value)).or_insert(i);
-                    writes.entry((s, key)).or_default().push((pos, i));
+                    // An indeterminate write may take effect after its session's later
+                    // operations: it obliges them to nothing.
+                    if matches!(ops[i].outcome, Outcome::Ok(_)) {
+                        writes.entry((s, key)).or_default().push((pos, i));
+                    }
                 }
                 Op::Read { key } => reads.entry((s, key)).or_default().push((pos, i)),
                 _ => {}
@@ -143,8 +235,9 @@ pub fn check_sessions(
         match writer.get(&(k, u)) {
             None => *u == opts.init,
             Some(&wu) => {
+                // (An indeterminate write is not before its session's later operations.)
                 let (a, b) = (&where_[&wu], &where_[&w]);
-                a.sess == b.sess && a.pos < b.pos
+                a.sess == b.sess && a.pos < b.pos && matches!(ops[wu].outcome, Outcome::Ok(_))
             }
         }
     };

@@ -174,6 +174,14 @@ impl Generator {
                 ),
             ));
         }
+        for (field, ms) in [
+            ("start_ms", self.start_ms),
+            ("end_ms", self.end_ms),
+            ("interval_ms", self.interval_ms),
+            ("duration_ms", self.duration_ms),
+        ] {
+            NetError::check_millis(field, ms)?;
+        }
         if self.end_ms < self.start_ms {
             return Err(NetError::invalid("end_ms", "is before start_ms"));
         }

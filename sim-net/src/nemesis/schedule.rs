@@ -18,7 +18,17 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The entry's virtual time, or an error naming `at_ms` if it does not fit the clock.
+    pub fn checked_at(&self) -> Result<SimTime, NetError> {
+        NetError::check_millis("at_ms", self.at_ms)
+    }
+
     /// The entry's virtual time.
+    ///
+    /// # Panics
+    ///
+    /// If `at_ms` exceeds [`SimTime::MAX_MILLIS`]; [`Schedule::from_json`] and
+    /// [`Schedule::validate`] reject such entries first.
     pub fn at(&self) -> SimTime {
         SimTime::from_millis(self.at_ms)
     }
@@ -85,15 +95,31 @@ impl Schedule {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Parses JSON written by [`Schedule::to_json`] or by hand.
+    /// Parses JSON written by [`Schedule::to_json`] or by hand, and checks that every `at_ms`
+    /// fits the virtual clock (the rest, node ids included, is checked by
+    /// [`Schedule::validate`], which [`Schedule::install`] runs).
+    ///
+    /// ```
+    /// use sim_net::{NetError, Schedule};
+    /// let huge = r#"{"entries": [{"at_ms": 18446744073709551615, "fault": "heal"}]}"#;
+    /// let err = Schedule::from_json(huge).unwrap_err();
+    /// assert_eq!(err.field(), "entries[0].at_ms");
+    /// assert!(matches!(err, NetError::TimeOverflow { .. }));
+    /// ```
     pub fn from_json(s: &str) -> Result<Self, NetError> {
-        serde_json::from_str(s).map_err(|e| NetError::invalid("schedule", e.to_string()))
+        let s: Schedule =
+            serde_json::from_str(s).map_err(|e| NetError::invalid("schedule", e.to_string()))?;
+        for (i, e) in s.entries.iter().enumerate() {
+            NetError::check_millis(format!("entries[{i}].at_ms"), e.at_ms)?;
+        }
+        Ok(s)
     }
 
     /// Checks every entry against a simulation of `nodes` nodes; errors name
     /// `entries[i].<field>`.
     pub fn validate(&self, nodes: usize) -> Result<(), NetError> {
         for (i, e) in self.entries.iter().enumerate() {
+            NetError::check_millis(format!("entries[{i}].at_ms"), e.at_ms)?;
             e.fault.validate(&format!("entries[{i}]"), nodes)?;
         }
         Ok(())

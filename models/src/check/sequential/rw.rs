@@ -11,7 +11,10 @@
 //! 1. *Indeterminate writes*: one whose value nobody reads is dropped. Removing a write nobody
 //!    reads from a legal order leaves it legal (no read had it as its last earlier write: that
 //!    read would return its unique value). One whose value is read must take effect (the read
-//!    needs its unique writer), so it is treated as determinate. A read of a value nobody wrote
+//!    needs its unique writer), so it is treated as determinate, except for process order: it
+//!    comes after its process's earlier operations but not before its later ones (it may take
+//!    effect after them), so it gets a one-node chain of its own with the process's previous
+//!    operation as its one `<`-predecessor. A read of a value nobody wrote
 //!    (and not the initial value) can never be explained: invalid.
 //! 2. *Saturation* (a polynomial necessary condition, which subsumes the causal checker's CC and
 //!    CCv bad patterns): a relation `<` that every witness contains is grown to a fixpoint from
@@ -46,7 +49,7 @@ use sim_core::history::{Operation, Outcome};
 
 use super::super::hash::FxBuild;
 use super::super::wgl::{stop_reason, Limits, Stopped};
-use super::super::{Counterexample, OpRef, Verdict};
+use super::super::{Counterexample, Model, OpRef, Undecided, Verdict};
 use crate::op::{Key, Op, Ret, Value};
 
 /// Above this many (operations x processes), saturation is skipped (it needs a vector clock per
@@ -69,7 +72,7 @@ struct Node {
 /// A read/write history with unique values, compiled for the search.
 pub(crate) struct RwHistory {
     nodes: Vec<Node>,
-    /// Per process, its nodes in process order.
+    /// Per process (and per kept indeterminate write), its nodes in process order.
     procs: Vec<Vec<u32>>,
     nkeys: usize,
     /// Number of value ids (`nkeys` + writes).
@@ -78,6 +81,9 @@ pub(crate) struct RwHistory {
     writers: Vec<u32>,
     /// A read of a value nobody wrote, if any.
     thin_air: Option<usize>,
+    /// (indeterminate write, the last earlier operation of its process): the write has a chain
+    /// of its own, which must start after that operation.
+    fork_preds: Vec<(u32, u32)>,
 }
 
 enum Saturated {
@@ -151,6 +157,7 @@ impl RwHistory {
         let mut nodes = Vec::with_capacity(kinds.len());
         let mut proc_ids: BTreeMap<u64, u32> = BTreeMap::new();
         let mut procs: Vec<Vec<u32>> = Vec::new();
+        let mut fork_preds: Vec<(u32, u32)> = Vec::new();
         for (n, k) in kinds.iter().enumerate() {
             let (key, val, write) = match *k {
                 Kind::Read(key, v) => {
@@ -174,10 +181,22 @@ impl RwHistory {
                 }
             };
             let next = procs.len() as u32;
-            let p = *proc_ids.entry(ops[idx[n]].process).or_insert(next);
-            if p == next {
+            let chain = *proc_ids.entry(ops[idx[n]].process).or_insert(next);
+            if chain == next {
                 procs.push(Vec::new());
             }
+            let p = if matches!(k, Kind::Write(_, _, false)) {
+                // An indeterminate write is not before its process's later operations (it may
+                // take effect after them): it gets a chain of its own, after the process's
+                // operations so far.
+                if let Some(&last) = procs[chain as usize].last() {
+                    fork_preds.push((nodes.len() as u32, last));
+                }
+                procs.push(Vec::new());
+                procs.len() as u32 - 1
+            } else {
+                chain
+            };
             let pos = procs[p as usize].len() as u32;
             procs[p as usize].push(nodes.len() as u32);
             nodes.push(Node {
@@ -196,6 +215,7 @@ impl RwHistory {
             }
         }
         Some(RwHistory {
+            fork_preds,
             writers,
             nodes,
             procs,
@@ -222,24 +242,22 @@ impl RwHistory {
             vs.map(|i| OpRef::new(i, &ops[i])).collect()
         };
         if let Some(i) = self.thin_air {
-            return Verdict::Invalid(Box::new(Counterexample {
-                partition: "whole history (sequential consistency): a read of a value nobody wrote"
-                    .to_string(),
-                prefix: Vec::new(),
-                stuck: refs(&mut std::iter::once(i)),
-            }));
+            return Verdict::invalid(
+                Model::Sequential,
+                Counterexample::ThinAir {
+                    reads: refs(&mut std::iter::once(i)),
+                },
+            );
         }
         let extra = match self.saturate(&limits) {
             Saturated::Order(e) => e,
             Saturated::Cycle(c) => {
-                return Verdict::Invalid(Box::new(Counterexample {
-                    partition: "whole history (sequential consistency): these operations must \
-                                each come before the next (process order, reads-from, or an \
-                                order those force), in a cycle"
-                        .to_string(),
-                    prefix: Vec::new(),
-                    stuck: refs(&mut c.iter().map(|&v| self.nodes[v as usize].op)),
-                }));
+                return Verdict::invalid(
+                    Model::Sequential,
+                    Counterexample::OrderCycle {
+                        ops: refs(&mut c.iter().map(|&v| self.nodes[v as usize].op)),
+                    },
+                );
             }
             Saturated::Stopped(s) => return unknown(s),
         };
@@ -251,6 +269,9 @@ impl RwHistory {
         let n = self.nodes.len();
         let np = self.procs.len();
         let mut extra: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for &(v, p) in &self.fork_preds {
+            extra[v as usize].push(p);
+        }
         if n.saturating_mul(np) > MAX_CLOCK_CELLS {
             // Too big for clocks: reads-from only (still sound, just weaker).
             for (v, nd) in self.nodes.iter().enumerate() {
@@ -467,6 +488,7 @@ impl RwHistory {
             }
             if trail.len() == self.nodes.len() {
                 return Verdict::Valid {
+                    model: Model::Sequential,
                     witness: Some(
                         trail
                             .iter()
@@ -525,11 +547,14 @@ impl RwHistory {
             loop {
                 let Some(f) = frames.last_mut() else {
                     let stuck = (0..np).filter_map(|p| self.procs[p].get(best_at[p] as usize));
-                    return Verdict::Invalid(Box::new(Counterexample {
-                        partition: "whole history (sequential consistency)".to_string(),
-                        prefix: refs(&mut best.iter().map(|&v| self.nodes[v as usize].op)),
-                        stuck: refs(&mut stuck.map(|&v| self.nodes[v as usize].op)),
-                    }));
+                    return Verdict::invalid(
+                        Model::Sequential,
+                        Counterexample::Linearization {
+                            partition: "whole history (sequential consistency)".to_string(),
+                            prefix: refs(&mut best.iter().map(|&v| self.nodes[v as usize].op)),
+                            stuck: refs(&mut stuck.map(|&v| self.nodes[v as usize].op)),
+                        },
+                    );
                 };
                 while trail.len() > f.mark {
                     let Some((v, before)) = trail.pop() else {
@@ -570,6 +595,7 @@ fn unknown(s: Stopped) -> Verdict {
         "step"
     };
     Verdict::Unknown {
-        reason: format!("{what} budget exceeded"),
+        model: Model::Sequential,
+        reason: Undecided::Budget(format!("{what} budget exceeded")),
     }
 }
