@@ -23,7 +23,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 
-use rand::RngCore;
+use rand::{RngCore, SeedableRng};
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 use sim_core::hash::{StableHasher, StableState};
@@ -131,13 +131,10 @@ impl Fates {
         let mut k = StableHasher::default();
         (base, from.0, to.0, fingerprint, occurrence).hash(&mut k);
         let key = k.finish();
-        (
-            id,
-            Pcg64::new(
-                u128::from(key) << 64 | u128::from(base),
-                0x0a02_bdbf_7bb3_c0a7,
-            ),
-        )
+        // seed_from_u64 expands the key through its own generator: nearby keys give
+        // independent streams (a raw PCG state made from the key does not: its first draws
+        // are correlated, and loss rates came out 10% low).
+        (id, Pcg64::seed_from_u64(key))
     }
 
     /// The fate a replay assigns to `id` (`None`: delivered normally).
