@@ -5,6 +5,7 @@
 
 pub mod harness;
 pub mod live;
+pub mod report;
 pub mod shrink;
 
 pub use models;
