@@ -29,6 +29,8 @@ enum Command {
     Scenario(actsim::cli::scenario::ScenarioArgs),
     /// Check history files for a consistency model.
     Check(actsim::cli::check::CheckArgs),
+    /// Write the HTML report of a run from its trace and history.
+    Report(actsim::cli::report::ReportArgs),
 }
 
 /// Rust ignores SIGPIPE, so printing into a closed pipe (`actsim check ... | head`) would panic;
@@ -56,6 +58,7 @@ fn main() {
         Command::Replay(args) => actsim::cli::shrink::replay(args),
         Command::Scenario(args) => actsim::cli::scenario::run(args),
         Command::Check(args) => actsim::cli::check::run(args),
+        Command::Report(args) => actsim::cli::report::run(args),
     };
     std::process::exit(code);
 }

@@ -8,8 +8,7 @@ use models::evaluate::{Check, Evaluation};
 use models::protocol::Protocol;
 
 use super::common::{
-    bug_flag, eval_options, parse_protocol, run_and_evaluate, trace_writer, ExperimentArgs,
-    NemesisArg,
+    bug_flag, eval_options, parse_protocol, run_and_evaluate, ExperimentArgs, NemesisArg,
 };
 
 /// Arguments of `actsim run`.
@@ -36,6 +35,9 @@ pub struct RunArgs {
     /// Write the history (actsim JSON, readable by `actsim check`) to this file.
     #[arg(long)]
     pub history: Option<PathBuf>,
+    /// Write the HTML report of the run (timeline, faults, counterexample, messages) here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -127,7 +129,7 @@ pub fn run(args: &RunArgs) -> i32 {
         },
     };
     let exp = args.exp.experiment(args.protocol, bug, nem);
-    let trace = match trace_writer(&args.trace) {
+    let (trace, mem) = match super::report::trace_sink(&args.trace, args.report.is_some()) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("actsim run: {e}");
@@ -145,6 +147,12 @@ pub fn run(args: &RunArgs) -> i32 {
         let text = serde_json::to_string_pretty(&out.history).unwrap_or_default();
         if let Err(e) = std::fs::write(path, text) {
             eprintln!("actsim run: cannot write history {}: {e}", path.display());
+            return 2;
+        }
+    }
+    if let Some(path) = &args.report {
+        if let Err(e) = super::report::write_run_report(args, path, &out, &ev, mem) {
+            eprintln!("actsim run: report: {e}");
             return 2;
         }
     }
@@ -179,6 +187,9 @@ pub fn run(args: &RunArgs) -> i32 {
         );
         if let Some(t) = &args.trace {
             println!("  trace written to {}", t.display());
+        }
+        if let Some(r) = &args.report {
+            println!("  report written to {}", r.display());
         }
     }
     i32::from(ev.violation(args.protocol.model()).is_some())

@@ -1,0 +1,467 @@
+//! `actsim report TRACE HISTORY`, and the glue that turns today's checker and experiment
+//! results into the report library's plain input ([`crate::report::RunReport`]).
+//!
+//! Everything that knows `models::check::Verdict`, `Counterexample`, `CausalReport` or
+//! `Outcome` lives here, not in [`crate::report`], so that those types can change without
+//! touching the viewer.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use models::check::{
+    check_causal, check_linearizable, check_sequential, Budget, CheckOptions, Counterexample,
+    Verdict,
+};
+use models::evaluate::{Check, Evaluation};
+use models::op::KvHistory;
+use sim_core::{NodeId, SimTime};
+use sim_net::{Fault, PartitionSpec, Schedule};
+
+use crate::report::{
+    fault_bands, parse_trace, ModelVerdict, RunReport, Trace, TraceError, VerdictStatus,
+};
+
+/// Arguments of `actsim report`.
+#[derive(Clone, Debug, Args)]
+pub struct ReportArgs {
+    /// The JSON-lines trace (`actsim run --trace FILE`).
+    pub trace: PathBuf,
+    /// The history (`actsim run --history FILE`).
+    pub history: PathBuf,
+    /// Where to write the page.
+    #[arg(long, default_value = "report.html")]
+    pub out: PathBuf,
+    /// The protocol's name, for the header.
+    #[arg(long, default_value = "unknown")]
+    pub protocol: String,
+    /// The seed, for the header.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The command that reproduces the run, for the header.
+    #[arg(long)]
+    pub reproduce: Option<String>,
+    /// Time budget of each search-based check, ms.
+    #[arg(long, default_value_t = 10_000)]
+    pub budget_ms: u64,
+}
+
+/// The report form of a linearizability or sequential-consistency verdict.
+pub fn model_verdict(model: &str, v: &Verdict) -> ModelVerdict {
+    match v {
+        Verdict::Valid { .. } => plain(model, VerdictStatus::Valid, String::new()),
+        Verdict::Unknown { reason } => plain(model, VerdictStatus::Unknown, reason.clone()),
+        Verdict::Invalid(c) => counterexample(model, c),
+    }
+}
+
+fn plain(model: &str, status: VerdictStatus, summary: String) -> ModelVerdict {
+    ModelVerdict {
+        model: model.to_string(),
+        status,
+        summary,
+        blamed_ops: Vec::new(),
+        prefix_ops: Vec::new(),
+        key: None,
+    }
+}
+
+fn counterexample(model: &str, c: &Counterexample) -> ModelVerdict {
+    let key = c
+        .partition
+        .strip_prefix("key ")
+        .map(|_| c.partition.clone());
+    ModelVerdict {
+        model: model.to_string(),
+        status: VerdictStatus::Invalid,
+        summary: c.to_string(),
+        blamed_ops: c.stuck.iter().map(|o| o.index).collect(),
+        prefix_ops: c.prefix.iter().map(|o| o.index).collect(),
+        key,
+    }
+}
+
+/// Runs the checkers that need only the history (linearizable, sequential, causal) and returns
+/// their verdicts in report form. `init` is the initial value of every key.
+pub fn check_history(history: &KvHistory, budget: Duration) -> Vec<ModelVerdict> {
+    let opts = CheckOptions {
+        budget: Budget {
+            time: Some(budget),
+            steps: None,
+        },
+        ..CheckOptions::default()
+    };
+    let mut out = Vec::new();
+    let err = |model: &str, e: &dyn std::fmt::Display| {
+        plain(model, VerdictStatus::Unknown, format!("cannot check: {e}"))
+    };
+    out.push(match check_linearizable(history, &opts) {
+        Ok(v) => model_verdict("linearizable", &v),
+        Err(e) => err("linearizable", &e),
+    });
+    out.push(match check_sequential(history, &opts) {
+        Ok(v) => model_verdict("sequential", &v),
+        Err(e) => err("sequential", &e),
+    });
+    out.push(match check_causal(history, &opts) {
+        Ok(r) if r.cc => plain("causal", VerdictStatus::Valid, String::new()),
+        Ok(r) => {
+            let first = r.anomalies.first();
+            ModelVerdict {
+                model: "causal".into(),
+                status: VerdictStatus::Invalid,
+                summary: r
+                    .anomalies
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                blamed_ops: first.map_or(Vec::new(), |a| a.ops.iter().map(|o| o.index).collect()),
+                prefix_ops: Vec::new(),
+                key: None,
+            }
+        }
+        Err(e) => err("causal", &e),
+    });
+    out
+}
+
+/// Rebuilds the fault schedule from a trace's fault events (network faults are recorded with
+/// their JSON; crashes, restarts, pauses, resumes and clock changes by the kernel).
+pub fn schedule_from_trace(trace: &Trace) -> Schedule {
+    let mut s = Schedule::new();
+    for e in &trace.events {
+        let at = e.time.as_nanos() / 1_000_000;
+        let fault = match (e.kind.as_str(), e.node) {
+            ("fault", _) => serde_json::from_str::<Fault>(&e.detail).ok(),
+            ("crash", Some(node)) => Some(Fault::Crash { node }),
+            ("restart", Some(node)) => Some(Fault::Restart { node }),
+            ("pause", Some(node)) => Some(Fault::Pause { node }),
+            ("resume", Some(node)) => Some(Fault::Resume { node }),
+            ("clock", Some(node)) => {
+                let num = |field: &str| -> i64 {
+                    e.detail
+                        .split(field)
+                        .nth(1)
+                        .and_then(|rest| {
+                            let digits: String = rest
+                                .trim_start()
+                                .chars()
+                                .take_while(|c| c.is_ascii_digit() || *c == '-')
+                                .collect();
+                            digits.parse().ok()
+                        })
+                        .unwrap_or(0)
+                };
+                Some(Fault::Clock {
+                    node,
+                    offset_ms: num("offset_ns:") as f64 / 1e6,
+                    drift_ppm: i32::try_from(num("drift_ppm:")).unwrap_or(0),
+                })
+            }
+            _ => None,
+        };
+        if let Some(f) = fault {
+            s.push(at, f);
+        }
+    }
+    s
+}
+
+/// Sides from the first two-group split partition of a schedule: the larger group is the
+/// majority (the cap experiment's groups list every replica and client).
+pub fn sides_from_schedule(s: &Schedule) -> BTreeMap<NodeId, String> {
+    let mut sides = BTreeMap::new();
+    for e in &s.entries {
+        if let Fault::Partition(PartitionSpec::Split { groups }) = &e.fault {
+            if groups.len() == 2 {
+                let (maj, min) = if groups[0].len() >= groups[1].len() {
+                    (&groups[0], &groups[1])
+                } else {
+                    (&groups[1], &groups[0])
+                };
+                for n in maj {
+                    sides.insert(*n, "majority".to_string());
+                }
+                for n in min {
+                    sides.insert(*n, "minority".to_string());
+                }
+                break;
+            }
+        }
+    }
+    sides
+}
+
+/// Reads a trace file.
+pub fn read_trace(path: &Path) -> Result<Trace, String> {
+    let f = std::fs::File::open(path)
+        .map_err(|e| format!("cannot open trace {}: {e}", path.display()))?;
+    parse_trace(std::io::BufReader::new(f))
+        .map_err(|e: TraceError| format!("{}: {e}", path.display()))
+}
+
+/// The report of an `actsim run`: the outcome, the evaluation's verdicts (with the
+/// counterexamples of linearizable, sequential and causal from the history) and the trace.
+pub fn run_report(
+    title: &str,
+    protocol: &str,
+    out: &models::cluster::Outcome,
+    ev: &Evaluation,
+    trace: Option<Trace>,
+    budget: Duration,
+) -> RunReport {
+    let mut r = RunReport::new(protocol, out.summary.seed, out.history.clone());
+    r.title = title.to_string();
+    r.faults = fault_bands(&out.schedule, out.final_time);
+    r.sides = out
+        .sides
+        .iter()
+        .map(|(n, s)| (*n, format!("{s:?}").to_lowercase()))
+        .collect();
+    r.trace = trace;
+    r.end = Some(out.final_time);
+    r.config = vec![
+        ("trace hash".into(), ev.trace_hash.to_string()),
+        (
+            "fault window".into(),
+            format!("{} – {}", out.fault_window.0, out.fault_window.1),
+        ),
+        ("replicas".into(), out.replicas.len().to_string()),
+        ("events".into(), out.summary.counters.events.to_string()),
+        (
+            "latency p50 / p99 ms".into(),
+            format!("{:.1} / {:.1}", ev.latency_ms.0, ev.latency_ms.1),
+        ),
+    ];
+    // The evaluation knows every model's pass/fail; the counterexamples' operations come from
+    // running the history checkers again (only for the models the evaluation found failing).
+    let failing: Vec<_> = ev
+        .checks
+        .iter()
+        .filter(|(_, c)| matches!(c, Check::Fail(_)))
+        .map(|(m, _)| m.to_string())
+        .collect();
+    let detailed = if failing.is_empty() {
+        Vec::new()
+    } else {
+        check_history(&out.history, budget)
+    };
+    for (m, c) in &ev.checks {
+        let name = m.to_string();
+        let v = match c {
+            Check::Pass => plain(&name, VerdictStatus::Valid, String::new()),
+            Check::Unknown(why) => plain(&name, VerdictStatus::Unknown, why.clone()),
+            Check::Fail(why) => detailed
+                .iter()
+                .find(|d| d.model == name && d.status == VerdictStatus::Invalid)
+                .cloned()
+                .unwrap_or_else(|| plain(&name, VerdictStatus::Invalid, why.clone())),
+        };
+        r.verdicts.push(v);
+    }
+    r
+}
+
+/// Runs `actsim report`; exit code 0 on success, 2 on bad input.
+pub fn run(args: &ReportArgs) -> i32 {
+    match report(args) {
+        Ok(summary) => {
+            println!("{summary}");
+            0
+        }
+        Err(e) => {
+            eprintln!("actsim report: {e}");
+            2
+        }
+    }
+}
+
+fn report(args: &ReportArgs) -> Result<String, String> {
+    let text = std::fs::read_to_string(&args.history)
+        .map_err(|e| format!("cannot read history {}: {e}", args.history.display()))?;
+    let history: KvHistory = serde_json::from_str(&text)
+        .map_err(|e| format!("history {}: {e}", args.history.display()))?;
+    let trace = read_trace(&args.trace)?;
+    let schedule = schedule_from_trace(&trace);
+    let end = trace.events.last().map_or(SimTime::ZERO, |e| e.time);
+    let mut r = RunReport::new(&args.protocol, args.seed, history);
+    r.faults = fault_bands(&schedule, end);
+    r.sides = sides_from_schedule(&schedule);
+    r.verdicts = check_history(&r.history, Duration::from_millis(args.budget_ms));
+    r.reproduce = args.reproduce.clone();
+    r.config = vec![
+        ("trace".into(), args.trace.display().to_string()),
+        ("history".into(), args.history.display().to_string()),
+        ("trace events".into(), trace.events.len().to_string()),
+    ];
+    r.trace = Some(trace);
+    write_report(&r, &args.out)?;
+    let bad: Vec<_> = r
+        .verdicts
+        .iter()
+        .filter(|v| v.status == VerdictStatus::Invalid)
+        .map(|v| v.model.as_str())
+        .collect();
+    Ok(format!(
+        "report written to {} ({} operations; invalid: {})",
+        args.out.display(),
+        r.history.len() / 2,
+        if bad.is_empty() {
+            "none".to_string()
+        } else {
+            bad.join(", ")
+        }
+    ))
+}
+
+/// Writes a report to a file.
+pub fn write_report(r: &RunReport, path: &Path) -> Result<(), String> {
+    let f = std::fs::File::create(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    r.write_html(std::io::BufWriter::new(f))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A trace kept in memory for `run --report` without `--trace`.
+#[derive(Clone, Default)]
+pub struct MemoryTrace(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for MemoryTrace {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A trace writer and, when it writes to memory, the memory.
+pub type TraceSink = (Option<Box<dyn std::io::Write>>, Option<MemoryTrace>);
+
+/// The trace writer of `actsim run`: the `--trace` file if given, else (for `--report`) memory.
+pub fn trace_sink(path: &Option<PathBuf>, report: bool) -> Result<TraceSink, String> {
+    if path.is_some() || !report {
+        return Ok((super::common::trace_writer(path)?, None));
+    }
+    let mem = MemoryTrace::default();
+    Ok((Some(Box::new(mem.clone())), Some(mem)))
+}
+
+/// Writes the report of `actsim run` (`--report FILE`): the trace is read back from the
+/// `--trace` file or from memory.
+pub fn write_run_report(
+    args: &super::run::RunArgs,
+    path: &Path,
+    out: &models::cluster::Outcome,
+    ev: &Evaluation,
+    mem: Option<MemoryTrace>,
+) -> Result<(), String> {
+    let trace = match (&args.trace, mem) {
+        (_, Some(m)) => {
+            let bytes = m.0.borrow();
+            Some(parse_trace(&bytes[..]).map_err(|e| format!("trace: {e}"))?)
+        }
+        (Some(p), None) => Some(read_trace(p)?),
+        (None, None) => None,
+    };
+    let bug = args
+        .bug
+        .as_ref()
+        .map_or(String::new(), |b| format!(" --bug {b}"));
+    let nemesis = if args.nemesis == super::common::NemesisArg::Cap {
+        String::new()
+    } else {
+        format!(" --nemesis {}", args.nemesis.name())
+    };
+    let flags = args.exp.non_default_flags();
+    let title = format!(
+        "actsim run --protocol {}{bug} --seed {}",
+        args.protocol, args.seed
+    );
+    let mut r = run_report(
+        &title,
+        &args.protocol.to_string(),
+        out,
+        ev,
+        trace,
+        Duration::from_millis(args.budget_ms),
+    );
+    r.reproduce = Some(match &args.schedule {
+        Some(s) => format!("{title}{flags} --schedule {}", s.display()),
+        None => format!("{title}{nemesis}{flags}"),
+    });
+    if ev.violation(args.protocol.model()).is_some() && args.schedule.is_none() {
+        r.shrink = Some(format!(
+            "actsim shrink --protocol {}{bug} --seed {} --nemesis {}{flags}",
+            args.protocol,
+            args.seed,
+            args.nemesis.name()
+        ));
+    }
+    if args.nemesis != super::common::NemesisArg::Cap || args.schedule.is_some() {
+        // Sides mean something only for the majority/minority partition.
+        r.sides.clear();
+    }
+    if let Some(b) = &args.bug {
+        r.config.insert(0, ("bug".into(), b.clone()));
+    }
+    r.config
+        .insert(0, ("nemesis".into(), args.nemesis.name().into()));
+    write_report(&r, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::TraceEvent;
+
+    #[test]
+    fn the_schedule_comes_back_from_the_trace() {
+        let ev = |t_ms: u64, kind: &str, node: Option<u32>, detail: &str| TraceEvent {
+            index: 0,
+            time: SimTime::from_millis(t_ms),
+            kind: kind.into(),
+            node: node.map(NodeId),
+            peer: None,
+            sent: None,
+            detail: detail.into(),
+        };
+        let trace = Trace {
+            events: vec![
+                ev(
+                    2_000,
+                    "fault",
+                    None,
+                    r#"{"fault":"partition","shape":"split","groups":[[0,1,2],[3,4]]}"#,
+                ),
+                ev(2_500, "crash", Some(1), ""),
+                ev(
+                    2_600,
+                    "clock",
+                    Some(2),
+                    "ClockModel { offset_ns: -250000000, drift_ppm: 500 }",
+                ),
+                ev(3_000, "restart", Some(1), ""),
+                ev(4_000, "fault", None, r#"{"fault":"heal"}"#),
+            ],
+        };
+        let s = schedule_from_trace(&trace);
+        assert_eq!(s.len(), 5);
+        assert_eq!(
+            s.entries[2].fault,
+            Fault::Clock {
+                node: NodeId(2),
+                offset_ms: -250.0,
+                drift_ppm: 500
+            }
+        );
+        let sides = sides_from_schedule(&s);
+        assert_eq!(sides[&NodeId(0)], "majority");
+        assert_eq!(sides[&NodeId(4)], "minority");
+        let bands = fault_bands(&s, SimTime::from_millis(5_000));
+        assert_eq!(bands.len(), 3);
+    }
+}
