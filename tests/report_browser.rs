@@ -108,9 +108,11 @@ fn section<'a>(dom: &'a str, from: &str, to: &str) -> &'a str {
     let a = dom
         .find(&format!("id=\"{from}\""))
         .unwrap_or_else(|| panic!("no #{from} in the page"));
-    let b = dom[a..]
+    // The viewer's own source follows the page's elements: never search into it.
+    let end = dom[a..].find("<script").map_or(dom.len(), |b| a + b);
+    let b = dom[a..end]
         .find(&format!("id=\"{to}\""))
-        .map_or(dom.len(), |b| a + b);
+        .map_or(end, |b| a + b);
     &dom[a..b]
 }
 
@@ -217,6 +219,10 @@ fn check_report(chrome: &Path, html: &Path, history: &Path, fault_kinds: &[&str]
         "the message window is around the blamed op"
     );
     let plots = section(&dom, "plots-svg", "tooltip");
+    assert!(
+        !plots.contains("function"),
+        "the plots section ends before the scripts"
+    );
     assert!(plots.contains("plot-availability") && plots.contains("<polyline"));
 }
 

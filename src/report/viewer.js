@@ -39,10 +39,14 @@
 
   // The failing verdicts and the op to blame.
   var failing = D.verdicts.filter(function (v) { return v.status === 'invalid'; });
-  var blamedOp = null;
-  for (var fi = 0; fi < failing.length && blamedOp === null; fi++) {
-    if (failing[fi].blamed_ops.length) blamedOp = ops[failing[fi].blamed_ops[0]];
-  }
+  // the first operation each failing verdict blames; the first of them is the page's focus
+  var blamedList = [], blamedSet = {};
+  failing.forEach(function (v) {
+    if (!v.blamed_ops.length) return;
+    var o = ops[v.blamed_ops[0]];
+    if (!blamedSet[o.i]) { blamedSet[o.i] = v.model; blamedList.push(o); } else blamedSet[o.i] += ', ' + v.model;
+  });
+  var blamedOp = blamedList.length ? blamedList[0] : null;
 
   // ---- tooltip ----
   var tip = document.createElement('div');
@@ -117,18 +121,30 @@
     });
   }
 
+  // One sentence per failing verdict: what failed, where and when.
+  function headline(v) {
+    var o = v.blamed_ops.length ? ops[v.blamed_ops[0]] : null;
+    if (!o) return '✖ ' + v.model + ': ' + v.summary.split('\n')[0];
+    var who = o.node >= 0 ? ' on client ' + nodeName(o.node) + (side(o.node) ? ' (' + side(o.node) + ')' : '') : ' by process ' + o.proc;
+    var what = '#' + o.i + ' ' + o.op + ' → ' + (o.out === 'ok' ? o.ret : o.out) + who + ', ' + fmt(o.s) + ' – ' + fmt(o.e);
+    if (v.prefix_ops.length || /linear/.test(v.model))
+      return '✖ ' + v.model + (v.key ? ' (' + v.key + ')' : '') + ': ' + what + ' cannot be placed after the longest linearizable prefix of ' + v.prefix_ops.length + ' operations.';
+    return '✖ ' + v.model + ': ' + (v.summary.split(/[:\n]/)[0]) + ': ' + v.blamed_ops.map(function (i) { return '#' + i; }).join(' → ') + (v.blamed_ops.length > 1 ? ' → #' + v.blamed_ops[0] : '') + ' (first: ' + what + ').';
+  }
+
   // ---- header ----
   function header() {
     var h = '<h1>' + esc(D.title) + '</h1><div class="meta"><span>protocol <b>' + esc(D.protocol) + '</b></span><span>seed <b>' + D.seed + '</b></span>' +
       '<span><b>' + ops.length + '</b> operations</span>' +
-      (D.events ? '<span><b>' + D.events.t.length + '</b> trace events drawn from</span>' : '<span>no trace</span>') +
+      (D.events ? '<span><b>' + D.events.t.length + '</b> messages, drops and node faults traced</span>' : '<span>no trace</span>') +
       '<span><b>' + D.faults.length + '</b> faults</span><span>run ends at <b>' + fmt(END) + '</b></span></div>';
     h += '<div class="meta">' + D.config.map(function (kv) { return '<span>' + esc(kv[0]) + ' <b>' + esc(kv[1]) + '</b></span>'; }).join('') + '</div>';
     h += '<div class="verdicts">' + D.verdicts.map(function (v) {
       return '<span class="chip ' + v.status + '" id="verdict-' + esc(v.model) + '">' + esc(v.model) + ': ' + v.status.toUpperCase() + '</span>';
     }).join('') + '</div>';
     failing.forEach(function (v) {
-      h += '<div class="summary"><b>' + esc(v.model) + '</b>: ' + esc(v.summary) + '</div>';
+      h += '<div class="headline">' + esc(headline(v)) + '</div>';
+      h += '<details><summary>the ' + esc(v.model) + ' checker\'s own words</summary><div class="summary">' + esc(v.summary) + '</div></details>';
     });
     if (D.reproduce) h += '<div class="cmdrow"><span>reproduce</span><code class="cmd">' + esc(D.reproduce) + '</code></div>';
     if (D.shrink) h += '<div class="cmdrow"><span>shrink</span><code class="cmd">' + esc(D.shrink) + '</code></div>';
@@ -224,25 +240,27 @@
       l.ops.forEach(function (o) {
         if (opEnd(o) < tlView.x0 || o.s > tlView.x1) return;
         var x0 = x(o.s), w = Math.max(1.2, x(opEnd(o)) - x0);
-        var cls = 'op ' + o.out + (blamedOp && o.i === blamedOp.i ? ' blamed' : '');
+        var cls = 'op ' + o.out + (blamedSet[o.i] ? ' blamed' : '');
         body += '<rect class="' + cls + '" data-i="' + o.i + '" x="' + x0.toFixed(1) + '" y="' + (y + o.row * LH + 2) + '" width="' + w.toFixed(1) + '" height="' + (LH - 4) + '"/>';
       });
       y += h + 4;
     });
     s += body;
-    // the blamed op: a pin and a label above the lanes so it is found at a glance
-    if (blamedOp && opEnd(blamedOp) >= tlView.x0 && blamedOp.s <= tlView.x1) {
-      var bx = x(blamedOp.s), bl = tlLanes.filter(function (l) { return l.ops.indexOf(blamedOp) >= 0; })[0];
-      var by = laneTop;
-      tlLanes.some(function (l) { if (l === bl) return true; by += l.rows * LH + 4; return false; });
-      by += blamedOp.row * LH + LH / 2;
+    // the blamed ops: a pin and a label below the lanes so they are found at a glance
+    var lanesBottom = y;
+    blamedList.forEach(function (bo) {
+      if (opEnd(bo) < tlView.x0 || bo.s > tlView.x1) return;
+      var bx = x(bo.s), by = laneTop;
+      tlLanes.some(function (l) { if (l.ops.indexOf(bo) >= 0) return true; by += l.rows * LH + 4; return false; });
+      by += bo.row * LH + LH / 2;
       s += '<line x1="' + bx + '" x2="' + bx + '" y1="' + (laneTop - 4) + '" y2="' + (y + 4) + '" style="stroke:#c00000;stroke-width:1;stroke-dasharray:3 2"/>';
-      var label = '✖ #' + blamedOp.i + ' ' + blamedOp.op + ' → ' + (blamedOp.out === 'ok' ? blamedOp.ret : blamedOp.out) + ' (' + failing[0].model + ')';
-      var lx = Math.min(bx + 6, L + PW - label.length * 6.2);
+      var label = '✖ #' + bo.i + ' ' + bo.op + ' → ' + (bo.out === 'ok' ? bo.ret : bo.out) + ' (' + blamedSet[bo.i] + ')';
+      var lx = Math.max(L, Math.min(bx + 6, L + PW - label.length * 6.2));
       s += '<circle cx="' + bx + '" cy="' + by + '" r="7" style="fill:none;stroke:#c00000;stroke-width:2"/>';
       s += '<text x="' + lx + '" y="' + (y + 16) + '" style="fill:#c00000;font-weight:700">' + esc(label) + '</text>';
-      y += 20;
-    }
+      y += 16;
+    });
+    if (y > lanesBottom) y += 4;
     var H = y + 8;
     el('timeline-svg').innerHTML = '<svg width="' + W + '" height="' + H + '">' + axis(tlView.x0, tlView.x1, L, PW, 14, H - 14) + s + '</svg>';
     el('timeline-range').textContent = fmt(tlView.x0) + ' – ' + fmt(tlView.x1);
@@ -426,10 +444,10 @@
     ops.forEach(function (o) {
       if (o.node < 0 || laneY[o.node] === undefined || opEnd(o) < x0 || o.s > x1) return;
       var xs = x(o.s), w = Math.max(2, x(opEnd(o)) - xs);
-      s += '<rect class="msg-op op ' + o.out + (blamedOp && o.i === blamedOp.i ? ' blamed' : '') + '" data-i="' + o.i + '" x="' + xs + '" y="' + (laneY[o.node] - 9) + '" width="' + w + '" height="6" style="opacity:.85"/>';
+      s += '<rect class="msg-op op ' + o.out + (blamedSet[o.i] ? ' blamed' : '') + '" data-i="' + o.i + '" x="' + xs + '" y="' + (laneY[o.node] - 9) + '" width="' + w + '" height="6" style="opacity:.85"/>';
     });
     // events in the window: deliveries up to 2 s after it can have been sent inside it
-    var from = lowerBound(E.t, x0), to = lowerBound(E.t, x1 + 2e6), drawn = 0, total = 0, a = '', types = {};
+    var from = lowerBound(E.t, x0), to = lowerBound(E.t, x1 + 2e6), drawn = 0, total = 0, a = '', types = {}, labels = '', hotLabels = 0;
     for (var i = from; i < to; i++) {
       var k = D.kinds[E.k[i]], t = E.t[i], n = E.n[i], p = E.p[i];
       if (k === 'deliver' || k === 'duplicate') {
@@ -445,6 +463,11 @@
         tipTexts[key] = (k === 'duplicate' ? 'DUPLICATE ' : '') + nodeName(p) + ' → ' + nodeName(n) + '\nsent ' + fmt(st) + '\ndelivered ' + fmt(t) + ' (' + ((t - st) / 1e3).toFixed(2) + ' ms)\n' + E.details[E.d[i]];
         var hot = focusNode >= 0 && (n === focusNode || p === focusNode);
         a += '<line class="msg' + (k === 'duplicate' ? ' dup' : '') + (hot ? ' hot' : '') + '" data-tip="' + key + '" x1="' + x(st).toFixed(1) + '" y1="' + laneY[p] + '" x2="' + x(t).toFixed(1) + '" y2="' + laneY[n] + '" marker-end="url(#ah)" style="stroke:' + (k === 'duplicate' ? '#d000d0' : colorOf(ty)) + (hot ? ';stroke-width:2.6' : ';stroke-width:1;opacity:.45') + (k === 'duplicate' ? ';stroke-dasharray:3 2' : '') + '"/>';
+        if (hot && hotLabels < 40) { // the blamed client's messages say what they carry
+          hotLabels++;
+          var txt = E.details[E.d[i]], mx = x(st) + (x(t) - x(st)) * 0.3, my = laneY[p] + (laneY[n] - laneY[p]) * 0.3;
+          labels += '<text x="' + (mx + 4).toFixed(1) + '" y="' + (my - 2).toFixed(1) + '" style="font-size:10px;font-weight:600;fill:#222;paint-order:stroke;stroke:#fff;stroke-width:3px;pointer-events:none">' + esc(txt.length > 56 ? txt.slice(0, 56) + '…' : txt) + '</text>';
+        }
       } else if (t >= x0 && t <= x1) {
         if (k === 'drop') {
           total++;
@@ -465,7 +488,7 @@
         }
       }
     }
-    s += '<g clip-path="url(#msgclip)">' + a + '</g>';
+    s += '<g clip-path="url(#msgclip)">' + a + labels + '</g>';
     host.innerHTML = '<svg width="' + W + '" height="' + H + '">' + axis(x0, x1, L, PW, 14, H - 14) + s + '</svg>';
     el('messages-range').textContent = fmt(x0) + ' – ' + fmt(x1) + ': ' + total + ' messages' +
       (total > drawn ? ' (drawing the first ' + drawn + ': zoom in to see all)' : '');
