@@ -185,6 +185,7 @@
     return order;
   }
   var tlLanes = lanesOf(ops, false);
+  var MAX_BARS = 20000; // operations drawn one bar each; more are aggregated per pixel column
   var tlView = { x0: 0, x1: END };
   function faultRows() {
     var rows = [], idx = {};
@@ -229,7 +230,9 @@
         bg += '<rect class="bg-band ' + b.kind + '" style="fill:' + (b.kind === 'partition' ? '#8e7cc3' : '#6fa8dc') + '" x="' + x(b.s) + '" y="' + fy + '" width="' + Math.max(1, x(b.e) - x(b.s)) + '" height="' + (laneTop - fy + total) + '"/>';
     });
     s = bg + s;
-    var body = '';
+    var body = '', visible = 0;
+    ops.forEach(function (o) { if (opEnd(o) >= tlView.x0 && o.s <= tlView.x1) visible++; });
+    var aggregate = visible > MAX_BARS;
     tlLanes.forEach(function (l) {
       var h = l.rows * LH;
       var sd = side(l.node);
@@ -237,8 +240,25 @@
       body += '<text class="lane-label" x="4" y="' + (y + 12) + '" style="fill:' + (SIDE_COLOR[sd] || '#333') + '">' +
         (l.node >= 0 ? 'client ' + nodeName(l.node) : 'process ' + l.proc) + (sd ? ' · ' + sd : '') + '</text>';
       body += '<line x1="' + L + '" x2="' + (L + PW) + '" y1="' + (y + h + 1) + '" y2="' + (y + h + 1) + '" style="stroke:#eef0f2"/>';
+      if (aggregate) {
+        // Too many bars to draw one by one: one rect per 2-pixel column of each lane, coloured
+        // by the outcome most of its operations had (zoom in for single operations).
+        var cols = {};
+        l.ops.forEach(function (o) {
+          if (opEnd(o) < tlView.x0 || o.s > tlView.x1) return;
+          var c0 = Math.floor((x(o.s) - L) / 2), c1 = Math.floor((x(opEnd(o)) - L) / 2);
+          for (var c = c0; c <= c1; c++) { var b = cols[c] || (cols[c] = [0, 0, 0]); b[OUT.indexOf(o.out)]++; }
+        });
+        Object.keys(cols).forEach(function (c) {
+          var b = cols[c], m = b[0] >= b[1] && b[0] >= b[2] ? 0 : b[1] >= b[2] ? 1 : 2;
+          var key = 'agg' + l.id + '_' + c;
+          tipTexts[key] = (l.node >= 0 ? 'client ' + nodeName(l.node) : 'process ' + l.proc) + ': ' + b[0] + ' ok, ' + b[1] + ' fail, ' + b[2] + ' info\n(zoom in to see single operations)';
+          body += '<rect class="op-agg ' + OUT[m] + '" data-tip="' + key + '" x="' + (L + c * 2) + '" y="' + (y + 2) + '" width="2" height="' + (h - 4) + '"/>';
+        });
+      }
       l.ops.forEach(function (o) {
         if (opEnd(o) < tlView.x0 || o.s > tlView.x1) return;
+        if (aggregate && !blamedSet[o.i]) return;
         var x0 = x(o.s), w = Math.max(1.2, x(opEnd(o)) - x0);
         var cls = 'op ' + o.out + (blamedSet[o.i] ? ' blamed' : '');
         body += '<rect class="' + cls + '" data-i="' + o.i + '" x="' + x0.toFixed(1) + '" y="' + (y + o.row * LH + 2) + '" width="' + w.toFixed(1) + '" height="' + (LH - 4) + '"/>';
@@ -263,7 +283,8 @@
     if (y > lanesBottom) y += 4;
     var H = y + 8;
     el('timeline-svg').innerHTML = '<svg width="' + W + '" height="' + H + '">' + axis(tlView.x0, tlView.x1, L, PW, 14, H - 14) + s + '</svg>';
-    el('timeline-range').textContent = fmt(tlView.x0) + ' – ' + fmt(tlView.x1);
+    el('timeline-range').textContent = fmt(tlView.x0) + ' – ' + fmt(tlView.x1) + ': ' + visible + ' operations' +
+      (aggregate ? ' (more than ' + MAX_BARS + ': drawn as columns of 2 px, zoom in to see each)' : '');
   }
 
   // ---- counterexample ----
