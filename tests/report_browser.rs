@@ -302,3 +302,45 @@ fn a_script_error_shows_in_the_page() {
         errors_of(&dom)
     );
 }
+
+/// `actsim report` names the line of a malformed trace and exits 2; it never panics.
+#[test]
+fn a_malformed_trace_is_an_error_naming_the_line() {
+    let dir = out_dir();
+    let hist = dir.join("tiny.json");
+    let mut h = KvHistory::new();
+    h.invoke(sim_core::SimTime::ZERO, None, 0, models::op::Op::read(0));
+    std::fs::write(&hist, serde_json::to_string(&h).expect("json")).expect("write");
+    let good = r#"{"i":0,"t":0,"event":"start","node":0,"peer":null,"detail":""}"#;
+    let cases = [
+        (
+            format!("{good}\n{{\"i\":1,\"t\""),
+            "trace line 2: not a JSON object",
+        ),
+        (
+            format!("{good}\n{good}\n{}", good.replace("\"t\":0", "\"t\":-5")),
+            "trace line 3: field `t`",
+        ),
+        (
+            format!("{good}\n\n{{}}"),
+            "trace line 3: field `i`: missing",
+        ),
+    ];
+    for (k, (text, want)) in cases.iter().enumerate() {
+        let trace = dir.join(format!("bad{k}.jsonl"));
+        std::fs::write(&trace, text).expect("write");
+        let out = Command::new(env!("CARGO_BIN_EXE_actsim"))
+            .args([
+                "report",
+                &trace.display().to_string(),
+                &hist.display().to_string(),
+            ])
+            .arg("--out")
+            .arg(dir.join("bad.html"))
+            .output()
+            .expect("run actsim");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(want), "{err:?} should contain {want:?}");
+    }
+}

@@ -24,6 +24,14 @@ use crate::report::{
 };
 
 /// Arguments of `actsim report`.
+///
+/// ```
+/// use clap::Parser;
+/// #[derive(Parser)]
+/// struct Cli { #[command(flatten)] r: actsim::cli::report::ReportArgs }
+/// let c = Cli::parse_from(["actsim", "t.jsonl", "h.json", "--out", "r.html"]);
+/// assert_eq!(c.r.out.to_str(), Some("r.html"));
+/// ```
 #[derive(Clone, Debug, Args)]
 pub struct ReportArgs {
     /// The JSON-lines trace (`actsim run --trace FILE`).
@@ -83,7 +91,8 @@ fn counterexample(model: &str, c: &Counterexample) -> ModelVerdict {
 }
 
 /// Runs the checkers that need only the history (linearizable, sequential, causal) and returns
-/// their verdicts in report form. `init` is the initial value of every key.
+/// their verdicts in report form (every key starts nil). Eventual consistency needs the final
+/// reads, which a history file does not have, so it is not checked here.
 pub fn check_history(history: &KvHistory, budget: Duration) -> Vec<ModelVerdict> {
     let opts = CheckOptions {
         budget: Budget {
@@ -325,8 +334,23 @@ pub fn write_report(r: &RunReport, path: &Path) -> Result<(), String> {
 }
 
 /// A trace kept in memory for `run --report` without `--trace`.
+///
+/// ```
+/// use std::io::Write;
+/// use actsim::cli::report::MemoryTrace;
+/// let mut m = MemoryTrace::default();
+/// writeln!(m, "{}", r#"{"i":0,"t":0,"event":"start","node":0,"detail":""}"#).unwrap();
+/// assert_eq!(m.parse().unwrap().events.len(), 1);
+/// ```
 #[derive(Clone, Default)]
 pub struct MemoryTrace(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl MemoryTrace {
+    /// Parses what was written so far.
+    pub fn parse(&self) -> Result<Trace, TraceError> {
+        parse_trace(&self.0.borrow()[..])
+    }
+}
 
 impl std::io::Write for MemoryTrace {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -339,6 +363,12 @@ impl std::io::Write for MemoryTrace {
 }
 
 /// A trace writer and, when it writes to memory, the memory.
+///
+/// ```
+/// use actsim::cli::report::trace_sink;
+/// let (writer, mem) = trace_sink(&None, true).unwrap();
+/// assert!(writer.is_some() && mem.is_some());
+/// ```
 pub type TraceSink = (Option<Box<dyn std::io::Write>>, Option<MemoryTrace>);
 
 /// The trace writer of `actsim run`: the `--trace` file if given, else (for `--report`) memory.
@@ -360,10 +390,7 @@ pub fn write_run_report(
     mem: Option<MemoryTrace>,
 ) -> Result<(), String> {
     let trace = match (&args.trace, mem) {
-        (_, Some(m)) => {
-            let bytes = m.0.borrow();
-            Some(parse_trace(&bytes[..]).map_err(|e| format!("trace: {e}"))?)
-        }
+        (_, Some(m)) => Some(m.parse().map_err(|e| format!("trace: {e}"))?),
         (Some(p), None) => Some(read_trace(p)?),
         (None, None) => None,
     };
