@@ -155,7 +155,7 @@
     return '<div class="legend"><b>Operations:</b>' + sw('#3f9c5a', 'ok') + sw('#e57373', 'fail (no effect)') + sw('#ffb74d', 'info (timed out: may or may not have happened)') +
       sw('#ff1744', 'blamed by the checker', ';border:2px solid #c00000') +
       '<b>Faults:</b>' + sw('#8e7cc3', 'partition') + sw('#555', 'crash') + sw('#e6b800', 'pause') + sw('#45b0b0', 'clock') + sw('#6fa8dc', 'clog') +
-      '<b>Sides:</b>' + sw(SIDE_COLOR.majority, 'majority') + sw(SIDE_COLOR.minority, 'minority') + '</div>';
+      (Object.keys(D.sides).length ? '<b>Sides:</b>' + sw(SIDE_COLOR.majority, 'majority') + sw(SIDE_COLOR.minority, 'minority') : '') + '</div>';
   }
 
   // ---- timeline ----
