@@ -281,6 +281,49 @@ fn reports_of_failing_runs_in_chromium() {
     screenshot(&chrome, &html3, &p("stale-read-s28.png"));
 }
 
+/// A sequential-consistency cycle: the eventual protocol under the cap partition, seed 1.
+#[test]
+fn a_sequential_cycle_in_chromium() {
+    let Some(chrome) = chromium() else { return };
+    let dir = out_dir();
+    let (html, hist) = (dir.join("eventual-s1.html"), dir.join("eventual-s1.json"));
+    let s = |p: &PathBuf| p.display().to_string();
+    actsim(&[
+        "run",
+        "--protocol",
+        "eventual",
+        "--seed",
+        "1",
+        "--history",
+        &s(&hist),
+        "--report",
+        &s(&html),
+    ]);
+    let text = std::fs::read_to_string(&hist).expect("read the history");
+    let h: KvHistory = serde_json::from_str(&text).expect("parse the history");
+    let cycle = match models::check::check_sequential(&h, &CheckOptions::default()).expect("check")
+    {
+        Verdict::Invalid(c) => c.stuck.iter().map(|o| o.index).collect::<Vec<_>>(),
+        v => panic!("expected a sequential-consistency violation, got {v}"),
+    };
+    let dom = dump_dom(&chrome, &html);
+    assert_eq!(errors_of(&dom), "");
+    let cex = section(&dom, "counterexample", "messages");
+    let seq = &cex[cex
+        .find("data-model=\"sequential\"")
+        .expect("a sequential counterexample")..];
+    assert_eq!(rects_with_class(seq, "cex-blamed"), [cycle[0]]);
+    let mut named = rects_with_class(seq, "cex-blamed");
+    named.extend(rects_with_class(seq, "cex-stuck"));
+    named.sort_unstable();
+    let mut want = cycle.clone();
+    want.sort_unstable();
+    assert_eq!(named, want, "every operation of the cycle is marked");
+    // Both failing verdicts' first operations are marked on the timeline.
+    let timeline = section(&dom, "timeline-svg", "counterexample");
+    assert!(rects_with_class(timeline, "blamed").contains(&cycle[0]));
+}
+
 /// The error detector the test relies on works: a page whose script throws shows it in
 /// `#errors`.
 #[test]
