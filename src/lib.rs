@@ -16,6 +16,7 @@ pub mod harness;
 pub mod live;
 
 pub use models;
+pub use models::report;
 pub use models::shrink;
 pub use sim_core;
 pub use sim_net;

@@ -439,3 +439,24 @@ fn the_shrunk_run_is_within_twice_the_hand_made_one() {
         );
     }
 }
+
+#[test]
+fn a_failing_seeds_trace_comes_with_its_html_report() {
+    let dir = std::env::temp_dir().join(format!("actsim-abd-traces-{}", std::process::id()));
+    let buggy = experiment(Abd { read_one: true });
+    let report = buggy.sweep(Runner::new("abd_traced").seeds(0..2).trace_dir(&dir));
+    let f = report
+        .failures
+        .first()
+        .expect("the read-one bug fails seed 0 or 1");
+    let trace = f.trace.as_ref().expect("a trace");
+    assert!(trace.exists(), "{}", trace.display());
+    let html = dir.join(format!("abd_traced-seed{}.report.html", f.seed));
+    let page = std::fs::read_to_string(&html).expect("the report is written beside the trace");
+    assert!(page.starts_with("<!DOCTYPE html>") || page.starts_with("<!doctype html>"));
+    assert!(
+        page.contains(&f.reproduce),
+        "the page carries the reproduce line"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

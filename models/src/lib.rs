@@ -29,6 +29,7 @@ pub mod op;
 pub mod parse;
 pub mod protocol;
 pub mod raft;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod sequential;

@@ -18,7 +18,7 @@
 //! `ACTSIM_REPLAY=file` runs a replay file instead of seeds, `ACTSIM_TRACE=dir` writes the
 //! traces of failing seeds.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::evaluate::Evaluation;
 use crate::experiment::Experiment;
@@ -78,6 +78,17 @@ impl<P: Protocol> Experiment<P> {
                 }
             };
             let evaluation = exp.evaluate(&outcome);
+            if let Some(trace) = &opts.trace {
+                // A failing seed rerun for its trace gets its HTML report beside it.
+                let html = report_path(trace);
+                let reproduce = runner.reproduce_line(seed);
+                let shrink = format!("ACTSIM_SHRINK=1 {reproduce}");
+                if let Err(e) =
+                    write_report(&html, &exp, &outcome, &evaluation, trace, reproduce, shrink)
+                {
+                    eprintln!("actsim: cannot write the report {}: {e}", html.display());
+                }
+            }
             SeedOutcome {
                 seed,
                 trace_hash: Some(outcome.summary.trace_hash),
@@ -126,4 +137,44 @@ impl<P: Protocol> Experiment<P> {
             Err(e) => eprintln!("actsim: cannot shrink seed {seed}: {e}"),
         }
     }
+}
+
+/// `dir/name-seedN.trace.jsonl` -> `dir/name-seedN.report.html`.
+fn report_path(trace: &Path) -> PathBuf {
+    let name = trace
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let stem = name.strip_suffix(".trace.jsonl").unwrap_or(&name);
+    trace.with_file_name(format!("{stem}.report.html"))
+}
+
+fn write_report<P: Protocol>(
+    html: &Path,
+    exp: &Experiment<P>,
+    outcome: &crate::experiment::Outcome,
+    evaluation: &Evaluation,
+    trace: &Path,
+    reproduce: String,
+    shrink: String,
+) -> Result<(), String> {
+    let file = std::fs::File::open(trace).map_err(|e| format!("{}: {e}", trace.display()))?;
+    let parsed = crate::report::parse_trace(std::io::BufReader::new(file))
+        .map_err(|e| format!("{}: {e}", trace.display()))?;
+    let mut r = crate::report::run_report(
+        &reproduce,
+        exp.protocol.name(),
+        outcome,
+        evaluation,
+        Some(parsed),
+    );
+    r.reproduce = Some(reproduce);
+    if evaluation.violation_of(exp.protocol.model()).is_some() {
+        r.shrink = Some(shrink);
+    }
+    if exp.setup.nemesis != crate::experiment::Nemesis::CapPartition {
+        r.sides.clear();
+    }
+    let out = std::fs::File::create(html).map_err(|e| format!("{}: {e}", html.display()))?;
+    r.write_html(std::io::BufWriter::new(out))
+        .map_err(|e| e.to_string())
 }

@@ -210,7 +210,9 @@ impl<M: Payload> Sim<M> {
         self.event_limit = limit;
     }
 
-    /// Writes every executed event as a JSON line to `w`.
+    /// Writes every executed event as a JSON line to `w`: `i` (event number), `t` (virtual
+    /// ns), `time`, `event`, `node`, `peer` (the sender of a delivery or drop), `detail`, and for
+    /// deliveries `sent_t` (virtual ns when the message was sent).
     pub fn set_trace_writer(&mut self, w: impl Write + 'static) {
         self.tracer.set_writer(Box::new(w));
     }
@@ -707,12 +709,13 @@ impl<M: Payload> Sim<M> {
         self.counters.events += 1;
         self.counters.delivered += 1;
         let msg = &p.msg;
-        self.tracer.record(
+        self.tracer.record_sent(
             time,
             Kind::Deliver,
             Some(to),
             Some(from),
             stable_hash(msg),
+            Some(p.sent_at),
             &|| format!("{msg:?}"),
         );
         let d = Deliver { from, msg: p.msg };

@@ -175,6 +175,24 @@ impl Tracer {
         payload: u64,
         detail: &dyn Fn() -> String,
     ) {
+        self.record_sent(time, kind, node, peer, payload, None, detail);
+    }
+
+    /// [`Tracer::record`] for a delivery: `sent` (when the message was sent) goes into the
+    /// trace file as `sent_t` so that a viewer can draw the message from send to delivery. It
+    /// is not part of the hash: the hash of a delivery is the same as before the field existed.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn record_sent(
+        &mut self,
+        time: SimTime,
+        kind: Kind,
+        node: Option<NodeId>,
+        peer: Option<NodeId>,
+        payload: u64,
+        sent: Option<SimTime>,
+        detail: &dyn Fn() -> String,
+    ) {
         let mut h = StableHasher::default();
         (
             time.as_nanos(),
@@ -187,7 +205,7 @@ impl Tracer {
         let eh = h.finish();
         self.hash.write_u64(eh);
         if self.event_hashes.is_some() || self.writer.is_some() {
-            self.record_slow(eh, time, kind, node, peer, detail);
+            self.record_slow(eh, time, kind, node, peer, sent, detail);
         }
         self.index += 1;
     }
@@ -195,6 +213,7 @@ impl Tracer {
     /// The rarely used part of [`Tracer::record`]: keeping per-event hashes, writing the file.
     #[cold]
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn record_slow(
         &mut self,
         eh: u64,
@@ -202,13 +221,14 @@ impl Tracer {
         kind: Kind,
         node: Option<NodeId>,
         peer: Option<NodeId>,
+        sent: Option<SimTime>,
         detail: &dyn Fn() -> String,
     ) {
         if let Some(v) = &mut self.event_hashes {
             v.push(eh);
         }
         if let Some(w) = &mut self.writer {
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "i": self.index,
                 "t": time.as_nanos(),
                 "time": time.to_string(),
@@ -217,6 +237,9 @@ impl Tracer {
                 "peer": peer.map(|n| n.0),
                 "detail": detail(),
             });
+            if let (Some(sent), Some(obj)) = (sent, line.as_object_mut()) {
+                obj.insert("sent_t".into(), sent.as_nanos().into());
+            }
             if let Err(e) = writeln!(w, "{line}") {
                 self.write_error.get_or_insert_with(|| e.to_string());
                 self.writer = None;

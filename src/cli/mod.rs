@@ -28,6 +28,7 @@ pub mod cap;
 pub mod check;
 pub mod common;
 mod registry;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod shrink;
@@ -250,6 +251,7 @@ impl Cli {
             Command::Replay(a) => shrink::replay(a, ctx),
             Command::Scenario(a) => scenario::run(a, ctx),
             Command::Check(a) => Ok(u8::try_from(check::run(a)).unwrap_or(2)),
+            Command::Report(a) => Ok(u8::try_from(report::run(a)).unwrap_or(2)),
             Command::Bugs => {
                 for d in &ctx.drivers {
                     println!("{} (promises {})", d.name(), d.model());
@@ -289,6 +291,8 @@ enum Command {
     Scenario(scenario::ScenarioArgs),
     /// Check history files for a consistency model.
     Check(check::CheckArgs),
+    /// Write the HTML report of a run from its trace and history.
+    Report(report::ReportArgs),
     /// List the protocols and their planted bugs.
     Bugs,
 }
@@ -303,6 +307,7 @@ impl Command {
             Command::Replay(_) => "replay",
             Command::Scenario(_) => "scenario",
             Command::Check(_) => "check",
+            Command::Report(_) => "report",
             Command::Bugs => "bugs",
         }
     }

@@ -8,9 +8,7 @@ use models::evaluate::{Evaluation, Verdict};
 use models::experiment::Nemesis;
 use models::runner::RunOptions;
 
-use super::common::{
-    eval_options_for, nemesis_flag, trace_writer, write_file, ExperimentArgs, NemesisArg,
-};
+use super::common::{eval_options_for, nemesis_flag, write_file, ExperimentArgs, NemesisArg};
 use super::{CliError, Ctx};
 
 /// Arguments of `actsim run`.
@@ -40,6 +38,9 @@ pub struct RunArgs {
     /// Write the history (actsim JSON, readable by `actsim check`) to this file.
     #[arg(long)]
     pub history: Option<PathBuf>,
+    /// Write the HTML report of the run (timeline, faults, counterexample, messages) here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -142,7 +143,7 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> Result<u8, CliError> {
     let own = driver.model();
     let mut models = vec![own];
     models.extend(args.checks.iter().copied().filter(|m| *m != own));
-    let trace = trace_writer(&args.trace)?;
+    let (trace, mem) = super::report::trace_sink(&args.trace, args.report.is_some())?;
     let eval = eval_options_for(args.budget_ms, models);
     let bug = args.bug.as_deref();
     let (out, ev) = driver.run(bug, &setup, &eval, args.seed, &RunOptions::default(), trace)?;
@@ -159,6 +160,39 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> Result<u8, CliError> {
         args.nemesis_flag(),
         args.exp.non_default_flags()
     );
+    let shrink = ev.violation_of(own).is_some().then(|| {
+        format!(
+            "{} shrink{}{} --seed {}{}{}",
+            ctx.command(),
+            ctx.protocol_flag(driver.name()),
+            bug.map_or(String::new(), |b| format!(" --bug {b}")),
+            args.seed,
+            args.nemesis_flag(),
+            args.exp.non_default_flags()
+        )
+    });
+    if let Some(path) = &args.report {
+        let mut config = vec![(
+            "nemesis".to_string(),
+            nemesis_name(&setup.nemesis).to_string(),
+        )];
+        if let Some(b) = bug {
+            config.push(("bug".into(), b.to_string()));
+        }
+        let info = super::report::RunInfo {
+            protocol: driver.name(),
+            reproduce: line.clone(),
+            shrink: shrink.clone(),
+            trace: args.trace.as_deref(),
+            config,
+        };
+        super::report::write_run_report(info, path, &out, &ev, mem).map_err(|reason| {
+            CliError::File {
+                path: path.display().to_string(),
+                reason,
+            }
+        })?;
+    }
     if args.json {
         let doc = serde_json::json!({
             "seed": ev.seed,
@@ -183,19 +217,25 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> Result<u8, CliError> {
         if let Some(t) = &args.trace {
             println!("  trace written to {}", t.display());
         }
-        if ev.violation_of(own).is_some() {
-            println!(
-                "  shrink it: {} shrink{}{} --seed {}{}{}",
-                ctx.command(),
-                ctx.protocol_flag(driver.name()),
-                bug.map_or(String::new(), |b| format!(" --bug {b}")),
-                args.seed,
-                args.nemesis_flag(),
-                args.exp.non_default_flags()
-            );
+        if let Some(r) = &args.report {
+            println!("  report written to {}", r.display());
+        }
+        if let Some(sh) = &shrink {
+            println!("  shrink it: {sh}");
         }
     }
     Ok(u8::from(ev.violation_of(own).is_some()))
+}
+
+/// The nemesis's name for a report header.
+pub fn nemesis_name(n: &Nemesis) -> &'static str {
+    match n {
+        Nemesis::CapPartition => "cap partition",
+        Nemesis::None => "none",
+        Nemesis::Random { .. } => "random",
+        Nemesis::Swarm => "swarm",
+        Nemesis::Schedule(_) => "schedule",
+    }
 }
 
 impl RunArgs {

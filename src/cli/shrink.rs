@@ -7,7 +7,7 @@ use clap::Args;
 use models::runner::RunOptions;
 use models::shrink::Repro;
 
-use super::common::{eval_options, eval_options_for, trace_writer, ExperimentArgs, NemesisArg};
+use super::common::{eval_options, eval_options_for, ExperimentArgs, NemesisArg};
 use super::run::print_evaluation;
 use super::{CliError, Ctx};
 
@@ -77,6 +77,9 @@ pub struct ReplayArgs {
     /// Write every event to this file as JSON lines.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// Write the HTML report of the run (timeline, faults, counterexample, messages) here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -92,7 +95,7 @@ pub fn replay(args: &ReplayArgs, ctx: &Ctx) -> Result<u8, CliError> {
         reason: e.to_string(),
     })?;
     let driver = ctx.driver(Some(&repro.protocol))?;
-    let trace = trace_writer(&args.trace)?;
+    let (trace, mem) = super::report::trace_sink(&args.trace, args.report.is_some())?;
     let own = driver.model();
     let eval = eval_options(args.budget_ms);
     let (out, ev) = driver.run(
@@ -103,6 +106,21 @@ pub fn replay(args: &ReplayArgs, ctx: &Ctx) -> Result<u8, CliError> {
         &RunOptions::default(),
         trace,
     )?;
+    if let Some(path) = &args.report {
+        let info = super::report::RunInfo {
+            protocol: driver.name(),
+            reproduce: format!("{} replay {}", ctx.command(), args.file.display()),
+            shrink: None,
+            trace: args.trace.as_deref(),
+            config: vec![("replay file".into(), args.file.display().to_string())],
+        };
+        super::report::write_run_report(info, path, &out, &ev, mem).map_err(|reason| {
+            CliError::File {
+                path: path.display().to_string(),
+                reason,
+            }
+        })?;
+    }
     if args.json {
         let doc = serde_json::json!({
             "seed": repro.seed,

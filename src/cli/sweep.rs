@@ -137,6 +137,11 @@ pub fn run(args: &SweepArgs, ctx: &Ctx) -> Result<u8, CliError> {
     let pbc = pb.clone();
     let (cmd, f1, f2) = (ctx.command().to_string(), flags.clone(), flags.clone());
     let cmd2 = cmd.clone();
+    let (c3, f3, c4, f4) = (cmd.clone(), flags.clone(), cmd.clone(), flags.clone());
+    let runner_lines = (
+        move |seed: u64| format!("{c3} run --seed {seed}{f3}"),
+        move |seed: u64| format!("{c4} shrink --seed {seed}{f4}"),
+    );
     let mut runner = Runner::new(format!("sweep-{}", driver.name()))
         .seed_set(seeds)
         .jobs(
@@ -158,6 +163,22 @@ pub fn run(args: &SweepArgs, ctx: &Ctx) -> Result<u8, CliError> {
     }
     let report = runner.run(|seed, opts: &RunOptions| {
         match driver.run(bug, &setup, &eval, seed, opts, None) {
+            Ok((out, ev)) if opts.trace.is_some() => {
+                // A failing seed rerun for its trace: its HTML report goes beside the trace.
+                let trace = opts.trace.as_deref().unwrap_or(std::path::Path::new(""));
+                let html = trace.with_extension("html");
+                let info = super::report::RunInfo {
+                    protocol: driver.name(),
+                    reproduce: runner_lines.0(seed),
+                    shrink: Some(runner_lines.1(seed)),
+                    trace: Some(trace),
+                    config: Vec::new(),
+                };
+                if let Err(e) = super::report::write_run_report(info, &html, &out, &ev, None) {
+                    eprintln!("cannot write the report {}: {e}", html.display());
+                }
+                SeedOutcome::pass(seed)
+            }
             Ok((out, ev)) => SeedOutcome {
                 seed,
                 trace_hash: Some(ev.trace_hash),
