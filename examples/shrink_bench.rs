@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo run --release --example shrink_bench            # every planted bug, first failing seed
-//! cargo run --release --example shrink_bench -- --seeds 0..50 --runs 600
+//! cargo run --release --example shrink_bench -- --seeds 0..50 --runs 3000
 //! ```
 //!
 //! For each built-in protocol's planted bug, under random partitions, crashes and pauses with 1%

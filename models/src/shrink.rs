@@ -227,7 +227,7 @@ pub struct ShrinkBudget {
 
 impl Default for ShrinkBudget {
     fn default() -> Self {
-        ShrinkBudget { runs: 600 }
+        ShrinkBudget { runs: 3000 }
     }
 }
 
