@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::TraceHash;
 
 use crate::check::availability::{availability, ClientGroup, Counts, Stats, Window};
+use crate::check::causal::check_causal;
 use crate::check::eventual::check_eventual;
 use crate::check::{check, Budget, CheckOptions};
 pub use crate::check::{Model, Verdict};
@@ -188,14 +189,28 @@ pub fn evaluate(out: &Outcome, opts: &EvalOptions) -> Evaluation {
     };
     let mut checks = BTreeMap::new();
     let mut superseded = 0;
+    // CC and CCv come from one causal analysis; eventual's report also gives the superseded
+    // writes: each is computed once, with the verdict `check` would give.
+    let mut causal = None;
     for &m in &opts.models {
-        checks.insert(m, check(m, &out.history, &out.final_reads, &copts));
-        if m == Model::Eventual {
-            // Allowed by eventual consistency, so not part of the verdict; counted for the user.
-            if let Ok(r) = check_eventual(&out.history, &out.final_reads, &copts) {
-                superseded = r.superseded_concurrent.len();
-            }
-        }
+        let v = match m {
+            Model::Causal | Model::CausalPlus => causal
+                .get_or_insert_with(|| check_causal(&out.history, &copts))
+                .as_ref()
+                .map(|r| r.verdict(m))
+                .unwrap_or_else(|_| check(m, &out.history, &out.final_reads, &copts)),
+            Model::Eventual => match check_eventual(&out.history, &out.final_reads, &copts) {
+                Ok(r) => {
+                    // Allowed by eventual consistency, so not part of the verdict; counted
+                    // for the user.
+                    superseded = r.superseded_concurrent.len();
+                    r.verdict()
+                }
+                Err(_) => check(m, &out.history, &out.final_reads, &copts),
+            },
+            _ => check(m, &out.history, &out.final_reads, &copts),
+        };
+        checks.insert(m, v);
     }
     let lat = &report.overall.latency;
     Evaluation {
