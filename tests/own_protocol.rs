@@ -460,3 +460,33 @@ fn a_failing_seeds_trace_comes_with_its_html_report() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn every_strategy_finds_the_bug_and_its_seeds_replay_exactly() {
+    for st in models::strategy::Strategy::ALL {
+        let buggy = experiment(Abd { read_one: true }).strategy(st);
+        let report = buggy.sweep(Runner::new("abd_strategies").seeds(0..6));
+        let f = report
+            .failures
+            .first()
+            .unwrap_or_else(|| panic!("{st}: read-one fails some seed of 6"));
+        let file = buggy.explicit(f.seed).expect("runs");
+        assert_eq!(file.setup, {
+            let mut s = buggy.materialize(f.seed).setup;
+            s.nemesis = file.setup.nemesis.clone();
+            s.explicit = file.setup.explicit.clone();
+            s
+        });
+        let replayed = buggy.replay(&file).expect("replays");
+        assert_eq!(
+            Some(replayed.outcome.summary.trace_hash),
+            f.trace_hash,
+            "{st}"
+        );
+        assert!(experiment(Abd::default())
+            .replay(&file)
+            .expect("replays")
+            .violation()
+            .is_none());
+    }
+}

@@ -138,6 +138,15 @@ pub struct Setup {
     pub link: LinkConfig,
     /// Faults.
     pub nemesis: Nemesis,
+    /// Per-link overrides of `link` (later rules win), e.g. a latency swarm's long tails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link_rules: Vec<sim_net::LinkRule>,
+    /// Sends delayed far beyond their link's latency (delay-bounded exploration).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delays: Vec<sim_net::fate::SendDelay>,
+    /// BUGGIFY fault points on ([`sim_core::Env::buggify`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub buggify: bool,
     /// A replay's explicit nondeterminism (message anomalies, client operations left out);
     /// `None`: drawn from the seed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -201,6 +210,9 @@ impl Default for Setup {
                 ..LinkConfig::default()
             },
             nemesis: Nemesis::CapPartition,
+            link_rules: Vec::new(),
+            delays: Vec::new(),
+            buggify: false,
             explicit: None,
         }
     }
@@ -453,6 +465,8 @@ pub struct Experiment<P> {
     pub checks: Option<Vec<Model>>,
     /// Budget of each search-based checker.
     pub budget: Budget,
+    /// How each seed's setup is made hostile (`None`: the setup as it is).
+    pub strategy: Option<crate::strategy::Strategy>,
 }
 
 impl<P: Protocol> Experiment<P> {
@@ -467,7 +481,24 @@ impl<P: Protocol> Experiment<P> {
                 time: Some(Duration::from_secs(10)),
                 steps: None,
             },
+            strategy: None,
         }
+    }
+
+    /// Explore with `strategy`: each seed runs in the setup the strategy draws for it.
+    pub fn strategy(mut self, strategy: crate::strategy::Strategy) -> Self {
+        self.strategy = Some(strategy);
+        self
+    }
+
+    /// This experiment as seed `seed` runs it: the strategy's setup for that seed, and no
+    /// strategy left (what replay files and shrinking start from).
+    pub fn materialize(&self, seed: u64) -> Experiment<P> {
+        let mut e = self.clone();
+        if let Some(st) = e.strategy.take() {
+            e.setup = st.setup(&self.setup, seed);
+        }
+        e
     }
 
     /// Replaces the whole setup.
@@ -591,16 +622,24 @@ impl<P: Protocol> Experiment<P> {
         seed: u64,
         configure: impl FnOnce(&mut ProtocolSim<P>),
     ) -> Result<Cluster<P>, ExperimentError> {
+        if self.strategy.is_some() {
+            return self.materialize(seed).build(seed, configure);
+        }
         self.validate()?;
         let s = &self.setup;
         let replicas = s.replica_ids();
         let nodes = (s.replicas + s.clients) as usize;
-        let net = FaultyNetwork::new(NetConfig::new(nodes).with_default(s.link.clone()))?;
-        let mut net = net;
+        let mut config = NetConfig::new(nodes).with_default(s.link.clone());
+        config.rules = s.link_rules.clone();
+        let mut net = FaultyNetwork::new(config)?;
         if let Some(x) = &s.explicit {
             net.replay_anomalies(&x.messages);
         }
+        net.delay_sends(&s.delays);
         let mut sim: ProtocolSim<P> = sim_core::Sim::with_network(seed, net);
+        if s.buggify {
+            sim.enable_buggify();
+        }
         configure(&mut sim);
         for i in 0..replicas.len() {
             add_replica(&mut sim, &self.protocol, i, &replicas);

@@ -35,5 +35,6 @@ pub mod scenario;
 pub mod sequential;
 mod serde_ms;
 pub mod shrink;
+pub mod strategy;
 pub mod sweep;
 pub mod workload;

@@ -439,6 +439,7 @@ pub struct Runner {
     trace_dir: Option<PathBuf>,
     shrink: bool,
     replay: Option<PathBuf>,
+    strategy: Option<crate::strategy::Strategy>,
     reproduce: Box<dyn Fn(u64) -> String + Sync>,
     shrink_line: Option<Box<dyn Fn(u64) -> String + Sync>>,
     progress: Option<Box<ProgressFn>>,
@@ -461,6 +462,7 @@ impl Runner {
             trace_dir: None,
             shrink: false,
             replay: None,
+            strategy: None,
             reproduce: Box::new(move |seed| {
                 format!("ACTSIM_SEED={seed} cargo test {test} -- --exact")
             }),
@@ -548,6 +550,17 @@ impl Runner {
         self
     }
 
+    /// Asks an experiment's sweep to explore with this strategy (`ACTSIM_STRATEGY`).
+    pub fn strategy(mut self, s: crate::strategy::Strategy) -> Self {
+        self.strategy = Some(s);
+        self
+    }
+
+    /// The strategy asked for, if any.
+    pub fn strategy_asked(&self) -> Option<crate::strategy::Strategy> {
+        self.strategy
+    }
+
     /// The replay file to run instead of seeds, if any.
     pub fn replay_file(&self) -> Option<&PathBuf> {
         self.replay.as_ref()
@@ -584,7 +597,7 @@ impl Runner {
 
     /// Applies `ACTSIM_SEED` (exactly this seed), `ACTSIM_SEEDS` (how many, from 0, or a
     /// range `A..B`), `ACTSIM_JOBS`, `ACTSIM_CHECK_DETERMINISM=1`, `ACTSIM_TRACE=dir`,
-    /// `ACTSIM_SHRINK=1` and `ACTSIM_REPLAY=file`. Panics with a clear message if one is set
+    /// `ACTSIM_SHRINK=1`, `ACTSIM_REPLAY=file` and `ACTSIM_STRATEGY=name`. Panics with a clear message if one is set
     /// to something unparsable.
     pub fn from_env(self) -> Self {
         match self.try_from_env() {
@@ -617,6 +630,15 @@ impl Runner {
         }
         if let Ok(dir) = std::env::var("ACTSIM_TRACE") {
             self.trace_dir = Some(dir.into());
+        }
+        if let Ok(s) = std::env::var("ACTSIM_STRATEGY") {
+            self.strategy = Some(s.trim().parse().map_err(
+                |e: crate::strategy::UnknownStrategy| SeedsError::Malformed {
+                    field: "ACTSIM_STRATEGY".into(),
+                    value: s.clone(),
+                    reason: e.to_string(),
+                },
+            )?);
         }
         if let Ok(file) = std::env::var("ACTSIM_REPLAY") {
             self.replay = Some(file.into());

@@ -385,8 +385,9 @@ impl<P: Protocol> Experiment<P> {
     /// The replay file of `seed`: its schedule and message anomalies made explicit, so the
     /// file replays the seed exactly (the same trace hash).
     pub fn explicit(&self, seed: u64) -> Result<Repro, ExperimentError> {
-        let run = self.run(seed)?;
-        Ok(self.explicit_of(seed, &run))
+        let exp = self.materialize(seed);
+        let run = exp.run(seed)?;
+        Ok(exp.explicit_of(seed, &run))
     }
 
     fn explicit_of(&self, seed: u64, run: &Run) -> Repro {
@@ -420,6 +421,9 @@ impl<P: Protocol> Experiment<P> {
         seed: u64,
         budget: ShrinkBudget,
     ) -> Result<Option<Shrunk>, ExperimentError> {
+        if self.strategy.is_some() {
+            return self.materialize(seed).shrink_within(seed, budget);
+        }
         let first = self.run(seed)?;
         let Some(kind) = FailureKind::of(&first) else {
             return Ok(None);
@@ -619,7 +623,9 @@ impl<P: Protocol> Experiment<P> {
 
     /// Runs a replay file's seed and setup with this experiment's protocol and checks.
     pub fn replay(&self, repro: &Repro) -> Result<Run, ExperimentError> {
-        self.clone().setup(repro.setup.clone()).run(repro.seed)
+        let mut e = self.clone().setup(repro.setup.clone());
+        e.strategy = None; // the file's setup is already the seed's
+        e.run(repro.seed)
     }
 }
 

@@ -61,6 +61,10 @@ impl<P: Protocol> Experiment<P> {
                 Err(e) => panic!("actsim: ACTSIM_REPLAY: {e}"),
             },
         };
+        let exp = match runner.strategy_asked() {
+            Some(st) => exp.strategy(st),
+            None => exp,
+        };
         let promised = exp.protocol.model();
         let mut report = runner.run(|seed, opts| {
             let outcome = match exp.simulate_with(seed, |sim| {

@@ -96,6 +96,23 @@ pub trait Env: Unpin + 'static {
     fn cancel_timer(&self, id: TimerId);
     /// This node's random stream.
     fn rng(&self) -> RefMut<'_, Pcg64>;
+
+    /// A BUGGIFY fault point (FoundationDB): true when the protocol should take its rare,
+    /// legal-but-hostile path here (an early timeout, a dropped cache, a delayed flush). With
+    /// buggify off (live, or a simulation that did not enable it) always false. In a simulation
+    /// with buggify on, each call site (file, line, column) is enabled for a quarter of the
+    /// seeds, and an enabled site fires on a quarter of its calls — deterministically from the
+    /// seed, without touching the node's random stream.
+    ///
+    /// ```
+    /// use sim_core::Env;
+    /// fn flush_now<E: Env>(env: &E) -> bool { !env.buggify() }
+    /// # let _ = flush_now::<sim_core::SimEnv<u8, ()>>;
+    /// ```
+    #[track_caller]
+    fn buggify(&self) -> bool {
+        false
+    }
 }
 
 /// State that survives a crash: the factory receives the same `Durable` after a restart.
@@ -161,6 +178,8 @@ pub(crate) struct Shared<M> {
     pub(crate) now: Cell<SimTime>,
     pub(crate) effects: RefCell<Vec<Effect<M>>>,
     pub(crate) next_timer: Cell<u64>,
+    /// The seed's buggify key, when buggify is on.
+    pub(crate) buggify: Cell<Option<u64>>,
 }
 
 impl<M> Shared<M> {
@@ -169,6 +188,7 @@ impl<M> Shared<M> {
             now: Cell::new(SimTime::ZERO),
             effects: RefCell::new(Vec::new()),
             next_timer: Cell::new(0),
+            buggify: Cell::new(None),
         }
     }
 }
@@ -179,6 +199,8 @@ pub(crate) struct NodeCtx {
     pub(crate) id: NodeId,
     pub(crate) clock: Cell<ClockModel>,
     pub(crate) rng: RefCell<Pcg64>,
+    /// Buggify calls made by this node so far.
+    pub(crate) buggify_calls: Cell<u64>,
 }
 
 /// The simulated [`Env`]: buffers effects for the kernel, reads virtual time.
@@ -259,5 +281,20 @@ impl<M: Payload, T: Payload> Env for SimEnv<M, T> {
 
     fn rng(&self) -> RefMut<'_, Pcg64> {
         self.node.rng.borrow_mut()
+    }
+
+    #[track_caller]
+    fn buggify(&self) -> bool {
+        let Some(key) = self.shared.buggify.get() else {
+            return false;
+        };
+        let at = std::panic::Location::caller();
+        let site = crate::hash::stable_hash(&(key, at.file(), at.line(), at.column()));
+        if site % 4 != 0 {
+            return false;
+        }
+        let n = self.node.buggify_calls.get();
+        self.node.buggify_calls.set(n + 1);
+        crate::hash::stable_hash(&(site, self.node.id.0, n)) % 4 == 0
     }
 }

@@ -217,6 +217,14 @@ impl<M: Payload> Sim<M> {
         self.tracer.set_writer(Box::new(w));
     }
 
+    /// Turns BUGGIFY fault points on ([`Env::buggify`](crate::Env::buggify)): which sites are
+    /// enabled, and when they fire, follows from the seed.
+    pub fn enable_buggify(&mut self) {
+        use rand::RngCore;
+        let key = stream(self.seed, Purpose::Custom(0x0b06_61f7)).next_u64();
+        self.shared.buggify.set(Some(key));
+    }
+
     /// Keeps each event's own hash, so two runs can be compared event by event.
     pub fn keep_event_hashes(&mut self) {
         self.tracer.keep_event_hashes();
@@ -267,6 +275,7 @@ impl<M: Payload> Sim<M> {
             id,
             clock: std::cell::Cell::new(ClockModel::default()),
             rng: RefCell::new(stream(self.seed, Purpose::Node(id.0))),
+            buggify_calls: std::cell::Cell::new(0),
         });
         let host = ActorHost::new(
             Rc::new(factory),

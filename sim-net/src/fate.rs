@@ -84,6 +84,23 @@ pub struct Anomaly {
     pub at_ms: f64,
 }
 
+/// The `send`-th message of a run (counting from 0, every send of every node) delayed to `ms`:
+/// delay-bounded exploration (PCT-style: a few chosen messages far beyond the normal range, the
+/// rest normal).
+///
+/// ```
+/// use sim_net::fate::SendDelay;
+/// let d = SendDelay { send: 1200, ms: 1500.0 };
+/// assert!(d.ms > 1000.0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SendDelay {
+    /// Which send.
+    pub send: u64,
+    /// Its latency, ms.
+    pub ms: f64,
+}
+
 /// The network's source of fates: identity-keyed draws, the anomalies that happened, and in a
 /// replay the anomalies to apply instead of drawing them.
 #[derive(Debug, Default)]
@@ -92,12 +109,27 @@ pub(crate) struct Fates {
     seen: HashMap<(u32, u32, u64), u32, StableState>,
     recorded: Vec<Anomaly>,
     replay: Option<BTreeMap<MessageId, Fate>>,
+    sends: u64,
+    delays: BTreeMap<u64, f64>,
 }
 
 impl Fates {
     /// Takes anomalies from `anomalies` instead of drawing loss and duplication.
     pub(crate) fn replay(&mut self, anomalies: &[Anomaly]) {
         self.replay = Some(anomalies.iter().map(|a| (a.id, a.fate)).collect());
+    }
+
+    /// Delays these sends (ignored while replaying: a replay's delays are its anomalies).
+    pub(crate) fn delay_sends(&mut self, delays: &[SendDelay]) {
+        self.delays = delays.iter().map(|d| (d.send, d.ms)).collect();
+    }
+
+    /// The delay planned for the message just identified, if any.
+    pub(crate) fn planned_delay(&self) -> Option<f64> {
+        if self.replay.is_some() || self.delays.is_empty() {
+            return None;
+        }
+        self.delays.get(&(self.sends - 1)).copied()
     }
 
     /// True while replaying a list of anomalies.
@@ -116,6 +148,7 @@ impl Fates {
         kernel: &mut Pcg64,
     ) -> (MessageId, Pcg64) {
         let base = *self.base.get_or_insert_with(|| kernel.next_u64());
+        self.sends += 1;
         let mut h = StableHasher::default();
         msg.hash(&mut h);
         let fingerprint = h.finish();

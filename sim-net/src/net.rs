@@ -224,7 +224,10 @@ fn decide(
 ) -> Decision {
     let lost = loss > 0.0 && rng.random_bool(loss);
     let doubled = dup > 0.0 && rng.random_bool(dup);
-    let d = if fates.replaying() {
+    let planned = fates.planned_delay();
+    let d = if let Some(ms) = planned.filter(|_| !lost) {
+        Decision::Delay(Duration::from_secs_f64(ms.clamp(0.0, 1e12) / 1e3))
+    } else if fates.replaying() {
         match fates.replayed(&id) {
             None => Decision::Deliver,
             Some(Fate::Dropped) => Decision::Drop,
@@ -291,6 +294,12 @@ impl<M: Payload> FaultyNetwork<M> {
     /// and every other message is delivered after its normal latency draw.
     pub fn replay_anomalies(&mut self, anomalies: &[Anomaly]) {
         self.fates.replay(anomalies);
+    }
+
+    /// Delays the chosen sends far beyond their links' latency (see [`SendDelay`]); recorded
+    /// as `Delayed` anomalies, so a replay file of the run pins them.
+    pub fn delay_sends(&mut self, delays: &[crate::fate::SendDelay]) {
+        self.fates.delay_sends(delays);
     }
 
     /// The message anomalies so far (drops by loss, duplicates, delays), in send order.

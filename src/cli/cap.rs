@@ -219,6 +219,14 @@ fn cell(t: Option<&Tally>) -> String {
 
 /// Runs `actsim cap`; exit code 1 if a run ended in an error.
 pub fn run(args: &CapArgs, ctx: &Ctx) -> Result<u8, CliError> {
+    if args.exp.strategy.is_some() {
+        return Err(CliError::Flag {
+            flag: "strategy",
+            reason:
+                "the cap table runs the cap partition; strategies are for run, sweep and shrink"
+                    .into(),
+        });
+    }
     let drivers = ctx.drivers(&args.protocols)?;
     let jobs = args.jobs.unwrap_or_else(default_jobs);
     let eval = eval_options(args.budget_ms);

@@ -62,6 +62,10 @@ pub struct ExperimentArgs {
     /// Link duplication probability.
     #[arg(long)]
     pub duplicate: Option<f64>,
+    /// Exploration strategy: random, swarm, delays, link-swarm, isolation, buggify, portfolio
+    /// (each seed's setup drawn from the seed; see models::strategy).
+    #[arg(long)]
+    pub strategy: Option<models::strategy::Strategy>,
 }
 
 impl ExperimentArgs {
@@ -111,6 +115,14 @@ impl ExperimentArgs {
         e
     }
 
+    /// The setup seed `seed` runs in: `setup` under `--strategy`, if given.
+    pub fn for_seed(&self, setup: &Setup, seed: u64) -> Setup {
+        match self.strategy {
+            Some(st) => st.setup(setup, seed),
+            None => setup.clone(),
+        }
+    }
+
     /// The flags given, as they would be typed (for reproduce lines).
     pub fn non_default_flags(&self) -> String {
         let mut out = String::new();
@@ -132,6 +144,7 @@ impl ExperimentArgs {
         flag("timeout-ms", s(self.timeout_ms));
         flag("loss", self.loss.map(|x| x.to_string()));
         flag("duplicate", self.duplicate.map(|x| x.to_string()));
+        flag("strategy", self.strategy.map(|x| x.to_string()));
         out
     }
 }

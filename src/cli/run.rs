@@ -139,7 +139,9 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> Result<u8, CliError> {
         None => args.nemesis.map(NemesisArg::nemesis),
         Some(path) => Some(Nemesis::Schedule(read_schedule(path)?)),
     };
-    let setup = args.exp.apply(&driver.setup(), nem);
+    let setup = args
+        .exp
+        .for_seed(&args.exp.apply(&driver.setup(), nem), args.seed);
     let own = driver.model();
     let mut models = vec![own];
     models.extend(args.checks.iter().copied().filter(|m| *m != own));

@@ -162,6 +162,7 @@ pub fn run(args: &SweepArgs, ctx: &Ctx) -> Result<u8, CliError> {
         runner = runner.trace_dir(d);
     }
     let report = runner.run(|seed, opts: &RunOptions| {
+        let setup = args.exp.for_seed(&setup, seed);
         match driver.run(bug, &setup, &eval, seed, opts, None) {
             Ok((out, ev)) if opts.trace.is_some() => {
                 // A failing seed rerun for its trace: its HTML report goes beside the trace.

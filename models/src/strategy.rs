@@ -1,0 +1,214 @@
+//! Exploration strategies: how each seed's run is made hostile, over the same actors.
+//!
+//! A strategy turns an experiment's [`Setup`] into the setup one seed runs in, drawing its
+//! choices from that seed (a stream of its own: the workload, network and nemesis streams are
+//! untouched). The result is an ordinary setup, so a failing seed is reproduced, written as a
+//! replay file and shrunk like any other.
+//!
+//! - [`Strategy::Random`]: Jepsen-style random partitions, crashes and pauses (the setup's own
+//!   generated nemesis, or [`Nemesis::standard`] for the cap partition or none);
+//! - [`Strategy::Swarm`]: the seed also picks which fault kinds and rates are on (TigerBeetle);
+//! - [`Strategy::Delays`]: delay-bounded / PCT-style: the random nemesis plus one to three
+//!   chosen messages delayed far beyond the normal range (0.2–3 s), the rest normal;
+//! - [`Strategy::LinkSwarm`]: every replica-to-replica link gets its own latency, some with
+//!   long (Pareto) tails;
+//! - [`Strategy::Isolation`]: one node at a time isolated, crashed or paused, often and briefly
+//!   (most partition failures need only one isolated node: TaxDC, NEAT);
+//! - [`Strategy::Buggify`]: the random nemesis with the protocol's BUGGIFY fault points on
+//!   ([`sim_core::Env::buggify`]);
+//! - [`Strategy::Portfolio`]: each seed runs one of the above, chosen from the seed, so a sweep
+//!   mixes them (the default a serious sweep should use).
+//!
+//! ```
+//! use models::experiment::Setup;
+//! use models::strategy::Strategy;
+//! let s: Strategy = "delays".parse().unwrap();
+//! let setup = s.setup(&Setup::default(), 7);
+//! assert!(!setup.delays.is_empty());
+//! assert_eq!(setup, s.setup(&Setup::default(), 7)); // a function of the seed
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64;
+use serde::{Deserialize, Serialize};
+use sim_core::NodeId;
+use sim_net::fate::SendDelay;
+use sim_net::{FaultKind, Latency, LinkPatch, LinkRule, Links};
+
+use crate::experiment::{Nemesis, Setup};
+
+/// How a seed's run is made hostile. See the [module docs](self).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Random partitions, crashes and pauses.
+    Random,
+    /// Swarm: fault kinds and rates drawn per seed.
+    Swarm,
+    /// A few messages delayed far beyond normal (PCT-style), on top of random faults.
+    Delays,
+    /// Per-link latencies with long tails.
+    LinkSwarm,
+    /// Single nodes isolated, crashed or paused, often.
+    Isolation,
+    /// Random faults with BUGGIFY fault points on.
+    Buggify,
+    /// One of the others per seed.
+    Portfolio,
+}
+
+impl Strategy {
+    /// Every strategy; the portfolio last.
+    pub const ALL: [Strategy; 7] = [
+        Strategy::Random,
+        Strategy::Swarm,
+        Strategy::Delays,
+        Strategy::LinkSwarm,
+        Strategy::Isolation,
+        Strategy::Buggify,
+        Strategy::Portfolio,
+    ];
+
+    /// Its name (as on the command line and in `ACTSIM_STRATEGY`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Random => "random",
+            Strategy::Swarm => "swarm",
+            Strategy::Delays => "delays",
+            Strategy::LinkSwarm => "link-swarm",
+            Strategy::Isolation => "isolation",
+            Strategy::Buggify => "buggify",
+            Strategy::Portfolio => "portfolio",
+        }
+    }
+
+    /// The strategy seed `seed` of the portfolio runs.
+    pub fn of_portfolio(seed: u64) -> Strategy {
+        let k = sim_core::hash::stable_hash(&(seed, "portfolio")) % 6;
+        Strategy::ALL[k as usize]
+    }
+
+    /// The setup seed `seed` runs in under this strategy.
+    pub fn setup(self, base: &Setup, seed: u64) -> Setup {
+        let mut rng = Pcg64::seed_from_u64(sim_core::hash::stable_hash(&(seed, "strategy")));
+        let random = || match &base.nemesis {
+            Nemesis::CapPartition | Nemesis::None => Nemesis::standard(),
+            n => n.clone(),
+        };
+        let mut s = base.clone();
+        match self {
+            Strategy::Random => s.nemesis = random(),
+            Strategy::Swarm => s.nemesis = Nemesis::Swarm,
+            Strategy::Delays => {
+                s.nemesis = random();
+                // About how many messages a run sends: a few per client operation.
+                let phase_ms = (base.healthy + base.faulty).as_millis() as u64;
+                let sends = (u64::from(base.clients.max(1)) * phase_ms / 3).max(100);
+                let n = rng.random_range(1..=3);
+                s.delays = (0..n)
+                    .map(|_| SendDelay {
+                        send: rng.random_range(0..sends),
+                        ms: rng.random_range(200.0..3_000.0),
+                    })
+                    .collect();
+            }
+            Strategy::LinkSwarm => {
+                s.nemesis = random();
+                let replicas = base.replicas;
+                for a in 0..replicas {
+                    for b in 0..replicas {
+                        if a == b {
+                            continue;
+                        }
+                        let latency = if rng.random_bool(0.3) {
+                            Latency::Pareto {
+                                scale_ms: rng.random_range(1.0..10.0),
+                                shape: rng.random_range(1.1..2.0),
+                                max_ms: Some(2_000.0),
+                            }
+                        } else {
+                            let lo = rng.random_range(0.5..20.0);
+                            Latency::Uniform {
+                                min_ms: lo,
+                                max_ms: lo * rng.random_range(1.0..5.0),
+                            }
+                        };
+                        s.link_rules.push(LinkRule {
+                            links: Links::between([NodeId(a)], [NodeId(b)]),
+                            patch: LinkPatch {
+                                latency: Some(latency),
+                                ..LinkPatch::default()
+                            },
+                        });
+                    }
+                }
+            }
+            Strategy::Isolation => {
+                let interval_ms = rng.random_range(400..1_200);
+                s.nemesis = Nemesis::Random {
+                    kinds: vec![FaultKind::Isolate, FaultKind::Crash, FaultKind::Pause],
+                    interval_ms,
+                    duration_ms: rng.random_range(interval_ms / 3..interval_ms),
+                };
+            }
+            Strategy::Buggify => {
+                s.nemesis = random();
+                s.buggify = true;
+            }
+            Strategy::Portfolio => return Strategy::of_portfolio(seed).setup(base, seed),
+        }
+        s
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A strategy name that does not exist.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown strategy {0:?} (expected random, swarm, delays, link-swarm, isolation, buggify or portfolio)")]
+pub struct UnknownStrategy(pub String);
+
+impl FromStr for Strategy {
+    type Err = UnknownStrategy;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Strategy::ALL
+            .into_iter()
+            .find(|x| x.name() == s)
+            .ok_or_else(|| UnknownStrategy(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_strategy_draws_a_valid_setup_for_every_seed() {
+        for base in [Setup::default(), {
+            let mut s = Setup::default();
+            s.replicas = 3;
+            s.clients = 2;
+            s
+        }] {
+            for st in Strategy::ALL {
+                for seed in 0..300 {
+                    let s = st.setup(&base, seed);
+                    assert!(s.validate().is_ok(), "{st} seed {seed}: {:?}", s.validate());
+                    let mut rng = Pcg64::seed_from_u64(seed);
+                    assert!(s.schedule(&mut rng).is_ok(), "{st} seed {seed}");
+                    assert_eq!(s, st.setup(&base, seed), "{st} seed {seed}: deterministic");
+                }
+            }
+        }
+        let picked: std::collections::BTreeSet<Strategy> =
+            (0..200).map(Strategy::of_portfolio).collect();
+        assert_eq!(picked.len(), 6, "the portfolio uses every strategy");
+    }
+}
