@@ -191,12 +191,12 @@ mod tests {
 
     #[test]
     fn every_strategy_draws_a_valid_setup_for_every_seed() {
-        for base in [Setup::default(), {
-            let mut s = Setup::default();
-            s.replicas = 3;
-            s.clients = 2;
-            s
-        }] {
+        let small = Setup {
+            replicas: 3,
+            clients: 2,
+            ..Setup::default()
+        };
+        for base in [Setup::default(), small] {
             for st in Strategy::ALL {
                 for seed in 0..300 {
                     let s = st.setup(&base, seed);
