@@ -195,7 +195,7 @@ impl KvScript {
     /// The stream of operation `n`'s draws (`part` 0: the operation, 1: the think time after).
     fn stream(&self, n: u64, part: u64) -> Pcg64 {
         let key = sim_core::hash::stable_hash(&(self.base, self.index, n, part));
-        rand::SeedableRng::seed_from_u64(key)
+        sim_core::rng::keyed(key)
     }
 }
 
