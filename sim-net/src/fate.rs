@@ -20,13 +20,13 @@
 //! assert!(json.contains("dropped"));
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
 use rand::RngCore;
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
-use sim_core::hash::{StableHasher, StableState};
+use sim_core::hash::StableHasher;
 use sim_core::NodeId;
 
 /// A message's identity across runs: link, content fingerprint, occurrence on that link.
@@ -39,7 +39,8 @@ pub struct MessageId {
     /// The stable hash of the message's content.
     #[serde(with = "hex")]
     pub fingerprint: u64,
-    /// How many messages with the same fingerprint were sent on this link before it.
+    /// How many messages with the same fingerprint were sent on this link before it (among
+    /// the recent ones the network remembers).
     pub occurrence: u32,
 }
 
@@ -103,10 +104,17 @@ pub struct SendDelay {
 
 /// The network's source of fates: identity-keyed draws, the anomalies that happened, and in a
 /// replay the anomalies to apply instead of drawing them.
+/// Slots of the occurrence cache (a power of two).
+const SLOTS: usize = 1 << 14;
+
 #[derive(Debug, Default)]
 pub(crate) struct Fates {
     base: Option<u64>,
-    seen: HashMap<(u32, u32, u64), u32, StableState>,
+    /// Occurrence counts of recent messages: a direct-mapped cache of (link and fingerprint
+    /// tag, count). A map of every message ever sent grew with the run and cost more in cache
+    /// misses than the network's own work; a message whose earlier twin was evicted counts
+    /// from 0 again (rare: twins are usually close together).
+    seen: Vec<(u64, u32)>,
     recorded: Vec<Anomaly>,
     replay: Option<BTreeMap<MessageId, Fate>>,
     sends: u64,
@@ -152,9 +160,16 @@ impl Fates {
         let mut h = StableHasher::default();
         msg.hash(&mut h);
         let fingerprint = h.finish();
-        let n = self.seen.entry((from.0, to.0, fingerprint)).or_insert(0);
-        let occurrence = *n;
-        *n += 1;
+        if self.seen.is_empty() {
+            self.seen = vec![(0, 0); SLOTS];
+        }
+        let tag = sim_core::hash::stable_hash(&(from.0, to.0, fingerprint)) | 1;
+        let slot = &mut self.seen[(tag >> 32) as usize & (SLOTS - 1)];
+        if slot.0 != tag {
+            *slot = (tag, 0);
+        }
+        let occurrence = slot.1;
+        slot.1 += 1;
         let id = MessageId {
             from,
             to,
