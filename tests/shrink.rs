@@ -130,3 +130,47 @@ fn no_shrunk_planted_bug_fails_its_correct_twin() {
         600,
     );
 }
+
+/// Replay files edited by hand or cut short: a clear error or a valid setup, never a panic.
+#[test]
+fn a_damaged_replay_file_is_an_error_never_a_panic() {
+    let exp = small(Eventual::default());
+    let file = exp.explicit(0).expect("runs");
+    let text = serde_json::to_string(&file).expect("json");
+    let bytes = text.as_bytes();
+    let mut cases: Vec<String> = (0..bytes.len())
+        .step_by(7)
+        .map(|n| String::from_utf8_lossy(&bytes[..n]).into_owned())
+        .collect();
+    for (from, to) in [
+        ("\"faulty_ms\":6000", "\"faulty_ms\":18446744073709551615"),
+        ("\"faulty_ms\":6000", "\"faulty_ms\":-1"),
+        ("\"replicas\":5", "\"replicas\":0"),
+        ("\"clients\":10", "\"clients\":4294967295"),
+        ("\"loss\":0.02", "\"loss\":7"),
+        ("\"at_ms\":", "\"at_ms\":1e300,\"x\":"),
+        (
+            "\"fate\":\"dropped\"",
+            "\"fate\":{\"delayed\":{\"ms\":1e308}}",
+        ),
+        ("\"seed\":0", "\"seed\":-5"),
+    ] {
+        cases.push(text.replacen(from, to, 1));
+    }
+    let mut errors = 0;
+    for case in &cases {
+        match serde_json::from_str::<models::shrink::Repro>(case) {
+            Err(_) => errors += 1,
+            Ok(r) => {
+                if exp.clone().setup(r.setup).validate().is_err() {
+                    errors += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        errors >= cases.len() - 2,
+        "{errors} of {} rejected",
+        cases.len()
+    );
+}

@@ -338,6 +338,52 @@ impl Setup {
                 ));
             }
         }
+        let bad_ms = |ms: f64| !ms.is_finite() || !(0.0..=MAX_RUN.as_millis() as f64).contains(&ms);
+        for (i, d) in self.delays.iter().enumerate() {
+            if bad_ms(d.ms) {
+                return Err(ExperimentError::config(
+                    format!("delays[{i}].ms"),
+                    format!(
+                        "{} is not a latency from 0 to {} ms",
+                        d.ms,
+                        MAX_RUN.as_millis()
+                    ),
+                ));
+            }
+        }
+        if let Some(x) = &self.explicit {
+            for (i, m) in x.messages.iter().enumerate() {
+                if let sim_net::Fate::Delayed { ms } = m.fate {
+                    if bad_ms(ms) {
+                        return Err(ExperimentError::config(
+                            format!("explicit.messages[{i}].fate.ms"),
+                            format!("{ms} is not a latency from 0 to {} ms", MAX_RUN.as_millis()),
+                        ));
+                    }
+                }
+            }
+            if let Some(ops) = &x.ops {
+                let max_ns = MAX_RUN.as_nanos() as u64;
+                if let Some((i, o)) = ops
+                    .iter()
+                    .enumerate()
+                    .find(|(_, o)| o.at_ns > max_ns || o.client >= self.clients)
+                {
+                    return Err(ExperimentError::config(
+                        format!("explicit.ops[{i}]"),
+                        format!(
+                            "client {} at {} ns: clients are 0..{} and times at most {max_ns} ns",
+                            o.client, o.at_ns, self.clients
+                        ),
+                    ));
+                }
+            }
+        }
+        for (i, r) in self.link_rules.iter().enumerate() {
+            if let Some(l) = &r.patch.latency {
+                l.validate(&format!("link_rules[{i}].patch.latency"))?;
+            }
+        }
         self.workload.validate().map_err(|e| {
             ExperimentError::config(format!("workload.{}", e.field), e.reason.clone())
         })?;

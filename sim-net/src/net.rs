@@ -225,16 +225,22 @@ fn decide(
     let lost = loss > 0.0 && rng.random_bool(loss);
     let doubled = dup > 0.0 && rng.random_bool(dup);
     let planned = fates.planned_delay();
+    let latency = |ms: f64| {
+        // Replay files and setups are validated; a NaN here would still be no panic.
+        Duration::from_secs_f64(if ms.is_finite() {
+            ms.clamp(0.0, 1e12) / 1e3
+        } else {
+            0.0
+        })
+    };
     let d = if let Some(ms) = planned.filter(|_| !lost) {
-        Decision::Delay(Duration::from_secs_f64(ms.clamp(0.0, 1e12) / 1e3))
+        Decision::Delay(latency(ms))
     } else if fates.replaying() {
         match fates.replayed(&id) {
             None => Decision::Deliver,
             Some(Fate::Dropped) => Decision::Drop,
             Some(Fate::Duplicated) => Decision::Duplicate,
-            Some(Fate::Delayed { ms }) => {
-                Decision::Delay(Duration::from_secs_f64(ms.clamp(0.0, 1e12) / 1e3))
-            }
+            Some(Fate::Delayed { ms }) => Decision::Delay(latency(ms)),
         }
     } else if lost {
         Decision::Drop

@@ -92,7 +92,15 @@ pub struct ReplayArgs {
 pub fn replay(args: &ReplayArgs, ctx: &Ctx) -> Result<u8, CliError> {
     let repro = Repro::read(&args.file).map_err(|e| CliError::File {
         path: args.file.display().to_string(),
-        reason: e.to_string(),
+        reason: match e {
+            models::shrink::ReproError::Io { source, .. } => source.to_string(),
+            models::shrink::ReproError::Json {
+                line,
+                column,
+                message,
+                ..
+            } => format!("line {line}, column {column}: {message}"),
+        },
     })?;
     let driver = ctx.driver(Some(&repro.protocol))?;
     let (trace, mem) = super::report::trace_sink(&args.trace, args.report.is_some())?;
