@@ -27,17 +27,21 @@ pub struct Packet<M> {
     pub sent_at: SimTime,
     /// The payload.
     pub msg: M,
+    /// The stable hash of the payload, computed once at send: the message's fingerprint for
+    /// the network (its identity across runs) and for the trace hash at delivery.
+    pub fingerprint: u64,
     /// The destination's incarnation when sent: a restart in between means it is dropped.
     pub(crate) incarnation: u32,
 }
 
-impl<M> Packet<M> {
+impl<M: std::hash::Hash> Packet<M> {
     /// A packet outside any simulation (for testing network models directly).
     pub fn new(from: NodeId, to: NodeId, sent_at: SimTime, msg: M) -> Self {
         Packet {
             from,
             to,
             sent_at,
+            fingerprint: crate::hash::stable_hash(&msg),
             msg,
             incarnation: 0,
         }

@@ -723,7 +723,7 @@ impl<M: Payload> Sim<M> {
             Kind::Deliver,
             Some(to),
             Some(from),
-            stable_hash(msg),
+            p.fingerprint,
             Some(p.sent_at),
             &|| format!("{msg:?}"),
         );
@@ -861,6 +861,7 @@ impl<M: Payload> Sim<M> {
             from,
             to,
             sent_at: self.now(),
+            fingerprint: stable_hash(&msg),
             msg,
             incarnation: n.incarnation,
         };

@@ -148,18 +148,15 @@ impl Fates {
     /// The identity of a message just sent, and the random stream its fate is drawn from.
     /// `kernel` (the network's stream) is drawn from once, on the first message, for the base
     /// key: the fates still depend on the seed and nothing else.
-    pub(crate) fn identify<M: Hash>(
+    pub(crate) fn identify(
         &mut self,
         from: NodeId,
         to: NodeId,
-        msg: &M,
+        fingerprint: u64,
         kernel: &mut Pcg64,
     ) -> (MessageId, Pcg64) {
         let base = *self.base.get_or_insert_with(|| kernel.next_u64());
         self.sends += 1;
-        let mut h = StableHasher::default();
-        msg.hash(&mut h);
-        let fingerprint = h.finish();
         if self.seen.is_empty() {
             self.seen = vec![(0, 0); SLOTS];
         }

@@ -725,7 +725,7 @@ impl<M: Payload> Network<M> for FaultyNetwork<M> {
         let i = self.index(packet.from, packet.to);
         let (id, mut own) = self
             .fates
-            .identify(packet.from, packet.to, &packet.msg, rng);
+            .identify(packet.from, packet.to, packet.fingerprint, rng);
         let rng = &mut own;
         let (packet, extra) = if self.active {
             match self.send_checks(now, i, packet, rng, id, out) {
