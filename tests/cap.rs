@@ -226,8 +226,9 @@ fn the_cli_cap_table_agrees_with_the_theory() {
         assert_eq!(row["agrees"], true, "{name}: {}", row["disagreements"]);
         assert_eq!(row["errors"].as_array().map(Vec::len), Some(0), "{name}");
         for m in Model::ALL {
+            // The table checks its five columns; sessions (implied by causal) is left out.
             let tally = &row["checks"][m.to_string()];
-            if promised.implies(m) {
+            if promised.implies(m) && m != Model::Sessions {
                 assert_eq!(
                     (&tally["failed"], &tally["unknown"]),
                     (&0.into(), &0.into()),
