@@ -624,8 +624,9 @@ fn a_stale_read_shrinks_to_a_few_faults_and_still_fails_on_replay() {
     // The first failing seed and its schedule.
     let (seed, _, _, _) = first_failing_seed(test, &exp);
     let before = exp.run(seed).expect("runs").outcome.schedule.len();
+    // A small budget keeps the debug test short; `examples/shrink_bench` shrinks fully.
     let s = exp
-        .shrink(seed)
+        .shrink_within(seed, models::shrink::ShrinkBudget { runs: 300 })
         .expect("the experiment runs")
         .expect("the seed fails again");
     eprintln!("seed {seed}: {}", s.story());

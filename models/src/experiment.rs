@@ -22,7 +22,7 @@
 //!     .nemesis(Nemesis::random([FaultKind::Halves, FaultKind::Pause]))
 //!     .run(7)
 //!     .unwrap();
-//! assert!(run.violation().is_none(), "{}", run.evaluation);
+//! assert!(run.violation().is_none(), "{:?}", run.violation());
 //! ```
 
 use std::collections::BTreeMap;
@@ -499,7 +499,7 @@ impl Setup {
 /// use models::experiment::Experiment;
 /// use models::eventual::Eventual;
 /// let run = Experiment::new(Eventual::default()).run(1).unwrap();
-/// println!("{}", run.evaluation);
+/// println!("{:?}", run.evaluation.checks);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Experiment<P> {
