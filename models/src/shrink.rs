@@ -497,6 +497,16 @@ impl<P: Protocol> Experiment<P> {
                 attempt(&c, &mut last_run)
             });
             best.faults = faults;
+            // Message anomalies.
+            let mut messages = best.messages.clone();
+            ddmin(&mut messages, |m| {
+                let c = Candidate {
+                    messages: m.to_vec(),
+                    ..best.clone()
+                };
+                attempt(&c, &mut last_run)
+            });
+            best.messages = messages;
             // Whole clients, then single operations.
             let clients: BTreeSet<u32> = best.ops.iter().map(|o| o.client).collect();
             for c in clients.into_iter().rev() {
@@ -535,16 +545,6 @@ impl<P: Protocol> Experiment<P> {
                 attempt(&c, &mut last_run)
             });
             best.ops = ops;
-            // Message anomalies.
-            let mut messages = best.messages.clone();
-            ddmin(&mut messages, |m| {
-                let c = Candidate {
-                    messages: m.to_vec(),
-                    ..best.clone()
-                };
-                attempt(&c, &mut last_run)
-            });
-            best.messages = messages;
             // The fault phase, never before the last remaining fault.
             let healthy = base.healthy.as_millis() as u64;
             let floor = best
