@@ -153,18 +153,10 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> Result<u8, CliError> {
         let text = serde_json::to_string_pretty(&out.history).unwrap_or_default();
         write_file(path, &text)?;
     }
-    let line = format!(
-        "{} run{}{} --seed {}{}{}",
-        ctx.command(),
-        ctx.protocol_flag(driver.name()),
-        bug.map_or(String::new(), |b| format!(" --bug {b}")),
-        args.seed,
-        args.nemesis_flag(),
-        args.exp.non_default_flags()
-    );
-    let shrink = ev.violation_of(own).is_some().then(|| {
+    // The same flags rerun (`run`) or shrink (`shrink`) exactly this run.
+    let command = |sub: &str| {
         format!(
-            "{} shrink{}{} --seed {}{}{}",
+            "{} {sub}{}{} --seed {}{}{}",
             ctx.command(),
             ctx.protocol_flag(driver.name()),
             bug.map_or(String::new(), |b| format!(" --bug {b}")),
@@ -172,7 +164,9 @@ pub fn run(args: &RunArgs, ctx: &Ctx) -> Result<u8, CliError> {
             args.nemesis_flag(),
             args.exp.non_default_flags()
         )
-    });
+    };
+    let line = command("run");
+    let shrink = ev.violation_of(own).is_some().then(|| command("shrink"));
     if let Some(path) = &args.report {
         let mut config = vec![(
             "nemesis".to_string(),
