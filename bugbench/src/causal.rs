@@ -7,6 +7,10 @@ use models::check::Model;
 use crate::{standard, BugCase, Target};
 
 /// The causal family's cases.
+///
+/// ```
+/// assert_eq!(bugbench::causal::cases()[0].name, "causal-direct-dep-only");
+/// ```
 pub fn cases() -> Vec<BugCase> {
     vec![BugCase {
         name: "causal-direct-dep-only",

@@ -33,16 +33,35 @@ use rand::Rng;
 use sim_core::{Deliver, Durable, Env, NodeId, Timeout};
 
 /// A version's stamp: (local clock in whole milliseconds, accepting replica).
+///
+/// ```
+/// use sim_core::NodeId;
+/// let (a, b): (bugbench::eventual::Stamp, bugbench::eventual::Stamp) = ((5, NodeId(0)), (5, NodeId(1)));
+/// assert!(b > a); // the twin breaks the tie by replica
+/// ```
 pub type Stamp = (u64, NodeId);
 
 /// Messages between LWW replicas: versions to merge (a push or an anti-entropy round).
+///
+/// ```
+/// use bugbench::eventual::LwwMsg;
+/// use models::op::Value;
+/// use sim_core::NodeId;
+/// let m = LwwMsg::Versions(vec![(0.into(), (5, NodeId(1)), Value::Int(7))]);
+/// assert!(matches!(m, LwwMsg::Versions(v) if v.len() == 1));
+/// ```
 #[derive(Clone, Debug, Hash)]
 pub enum LwwMsg {
     /// Merge these versions.
     Versions(Vec<(Key, Stamp, Value)>),
 }
 
-/// The anti-entropy timer.
+/// The anti-entropy timer: every 50–100 ms a replica sends its whole store to a random peer.
+///
+/// ```
+/// use bugbench::eventual::AntiEntropy;
+/// assert_eq!(format!("{:?}", AntiEntropy), "AntiEntropy");
+/// ```
 #[derive(Clone, Copy, Debug, Hash)]
 pub struct AntiEntropy;
 
@@ -58,10 +77,22 @@ pub struct Lww {
     pub tie_keeps_local: bool,
 }
 
-/// A replica's durable store: key -> (stamp, value).
+/// A replica's durable store: key -> (stamp, value); it survives crashes.
+///
+/// ```
+/// use bugbench::eventual::Store;
+/// assert!(Store::new().is_empty());
+/// ```
 pub type Store = BTreeMap<Key, (Stamp, Value)>;
 
 /// An LWW replica. See the [module docs](self).
+///
+/// ```
+/// use bugbench::eventual::{Lww, Replica};
+/// use models::protocol::Protocol;
+/// fn replica_type<P: Protocol<Replica = Replica>>(_: &P) {}
+/// replica_type(&Lww::default());
+/// ```
 pub struct Replica {
     env: ReplicaEnv<Lww>,
     bug: bool,

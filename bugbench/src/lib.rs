@@ -158,6 +158,11 @@ pub struct Strategy {
 
 /// The strategies that exist today: the bug's own random (Jepsen-style) nemesis, and swarm
 /// (the seed also picks fault kinds and rates). Later strategies are more entries here.
+///
+/// ```
+/// let names: Vec<_> = bugbench::strategies().iter().map(|s| s.name).collect();
+/// assert_eq!(names, ["random", "swarm"]);
+/// ```
 pub fn strategies() -> Vec<Strategy> {
     vec![
         Strategy {
@@ -178,6 +183,12 @@ pub fn strategies() -> Vec<Strategy> {
 }
 
 /// Every bug of the benchmark.
+///
+/// ```
+/// let all = bugbench::catalog();
+/// assert!(all.len() >= 8);
+/// assert!(all.iter().all(|c| c.buggy.name() == c.twin.name()));
+/// ```
 pub fn catalog() -> Vec<BugCase> {
     let mut all = quorum_cases();
     all.extend(raft::cases());

@@ -35,9 +35,20 @@ use models::protocol::{Membership, Protocol, ReplicaEnv};
 use sim_core::{Deliver, Durable, Env, NodeId, Timeout};
 
 /// A timestamp: (counter, writing client); clients break ties, so timestamps are unique.
+///
+/// ```
+/// let (older, newer): (bugbench::quorum::Ts, bugbench::quorum::Ts) = ((3, 9), (4, 1));
+/// assert!(newer > older);
+/// ```
 pub type Ts = (u64, u32);
 
 /// Messages between ABD replicas.
+///
+/// ```
+/// use bugbench::quorum::AbdMsg;
+/// let q = AbdMsg::Query { op: 1, key: 0.into() };
+/// assert!(format!("{q:?}").starts_with("Query"));
+/// ```
 #[derive(Clone, Debug, Hash)]
 pub enum AbdMsg {
     /// Coordinator -> replica: what is your newest version of `key`?
@@ -112,6 +123,13 @@ struct Pending {
 }
 
 /// An ABD replica. See the [module docs](self).
+///
+/// ```
+/// use bugbench::quorum::{Abd, Replica};
+/// use models::protocol::Protocol;
+/// fn replica_type<P: Protocol<Replica = Replica>>(_: &P) {}
+/// replica_type(&Abd::default());
+/// ```
 pub struct Replica {
     env: ReplicaEnv<Abd>,
     write_back: bool,

@@ -24,9 +24,18 @@ fn seq(bugs: RaftBugs) -> Box<Target<Sequential>> {
 
 /// The Raft core's State Machine Safety assertion: a follower asked to truncate an entry it
 /// knows committed panics with this message, ending the run before the checkers see it.
+///
+/// ```
+/// let c = bugbench::BugCase::named("raft-dup-votes").unwrap();
+/// assert_eq!(c.invariant, Some(bugbench::raft::RAFT_SAFETY));
+/// ```
 pub const RAFT_SAFETY: &str = "raft safety violated";
 
 /// The Raft family's cases.
+///
+/// ```
+/// assert!(bugbench::raft::cases().iter().all(|c| c.family == "raft"));
+/// ```
 pub fn cases() -> Vec<BugCase> {
     let none = RaftBugs::default();
     vec![
