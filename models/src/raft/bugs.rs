@@ -21,6 +21,10 @@ pub struct RaftBugs {
     /// committed; its commit index may lag writes the previous leader acknowledged (Raft
     /// dissertation §6.4).
     pub read_before_noop: bool,
+    /// A follower takes the leader's commit index as is, not bounded by the last entry it
+    /// knows matches the leader's log, and so applies a stale suffix of a deposed leader
+    /// (the `min` of AppendEntries' rule 5 forgotten).
+    pub commit_beyond_match: bool,
     /// Reads at a replica (sequential: any replica) see its whole log, the uncommitted suffix
     /// included, not just the committed and applied prefix.
     pub uncommitted_reads: bool,
