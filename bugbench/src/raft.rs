@@ -92,6 +92,23 @@ pub fn cases() -> Vec<BugCase> {
             twin: lin(none),
         },
         BugCase {
+            name: "seq-commit-beyond-match",
+            family: "raft",
+            class: "follower commit index not bounded by the last matching entry",
+            description:
+                "a follower takes the leader's commit index as is (AppendEntries' \
+                          min(leaderCommit, last new entry) forgotten) and applies a deposed \
+                          leader's stale suffix; its local reads return writes that never committed",
+            model: Model::Sequential,
+            invariant: Some(RAFT_SAFETY),
+            setup: standard(5),
+            buggy: seq(RaftBugs {
+                commit_beyond_match: true,
+                ..none
+            }),
+            twin: seq(none),
+        },
+        BugCase {
             name: "seq-uncommitted-reads",
             family: "raft",
             class: "follower serves reads from an uncommitted log prefix",

@@ -91,6 +91,8 @@ bug_tests! {
         "raft-leader-keeps-role", 0..56;
     raft_read_before_noop_is_found, raft_read_before_noop_twin_passes:
         "raft-read-before-noop", 0..26;
+    seq_commit_beyond_match_is_found, seq_commit_beyond_match_twin_passes:
+        "seq-commit-beyond-match", 0..36;
     seq_uncommitted_reads_is_found, seq_uncommitted_reads_twin_passes:
         "seq-uncommitted-reads", 0..12;
     causal_direct_dep_only_is_found, causal_direct_dep_only_twin_passes:
