@@ -99,6 +99,10 @@ pub struct Causal {
     pub sync_batch: usize,
     /// The planted bug `no-deps`: make remote writes visible on arrival, ignoring dependencies.
     pub bug: bool,
+    /// The planted bug `direct-deps-only` (used by `bugbench`): a remote write is applied once
+    /// its direct dependency (its origin's previous write) is, without checking what it
+    /// depends on from other replicas.
+    pub direct_deps_only: bool,
 }
 
 impl Default for Causal {
@@ -108,6 +112,7 @@ impl Default for Causal {
             anti_entropy_max: Duration::from_millis(100),
             sync_batch: 256,
             bug: false,
+            direct_deps_only: false,
         }
     }
 }

@@ -110,8 +110,13 @@ impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
     /// dependencies have smaller timestamps, so they come (and are applied) before it.
     fn apply_ready(&mut self) {
         let mut store = self.store.borrow_mut();
+        let direct = self.cfg.direct_deps_only;
         self.pending.retain(|_, w| {
-            if store.is_ready(w) {
+            if direct && store.is_next_of_origin(w) {
+                // The planted bug `direct-deps-only`: other origins' writes are not awaited.
+                store.apply_direct(w.clone());
+                false
+            } else if !direct && store.is_ready(w) {
                 store.apply(w.clone());
                 false
             } else {

@@ -82,6 +82,23 @@ impl Store {
         self.count(w.origin) + 1 == w.seq && w.deps.iter().all(|(o, n)| self.count(o) >= n)
     }
 
+    /// True if `w` is its origin's next write here: its direct dependency is applied (what the
+    /// planted bug `direct-deps-only` checks instead of [`Store::is_ready`]).
+    pub fn is_next_of_origin(&self, w: &Write) -> bool {
+        self.count(w.origin) + 1 == w.seq
+    }
+
+    /// Applies `w` once its origin's previous write is applied, whatever else it depends on:
+    /// only the planted bug `direct-deps-only` calls it.
+    pub fn apply_direct(&mut self, w: Write) {
+        debug_assert!(
+            self.is_next_of_origin(&w),
+            "applying {w:?} out of origin order"
+        );
+        self.reveal(&w);
+        self.log.entry(w.origin).or_default().push(w);
+    }
+
     /// Applies a ready write: logs it and makes it visible unless a greater version of its key
     /// is visible already.
     pub fn apply(&mut self, w: Write) {

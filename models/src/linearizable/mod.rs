@@ -21,6 +21,9 @@
 //! once, without confirming it is still the leader, and never steps down for lack of heartbeat
 //! replies. A leader partitioned into a minority keeps serving reads while the majority elects a
 //! new leader and accepts writes: its readers see stale values.
+//!
+//! Deeper planted bugs of the Raft core (`Linearizable::bugs`, all off by default) are
+//! [`RaftBugs`]; the `bugbench` crate benchmarks them.
 
 use std::collections::BTreeMap;
 
@@ -31,7 +34,9 @@ use crate::check::Model;
 use crate::kv::{KvMsg, KvReply, KvRequest, ReadLocal};
 use crate::op::{Key, Op, Ret};
 use crate::protocol::{ClientRouting, Membership, Protocol, ProtocolSim, ReplicaEnv};
-use crate::raft::{is_logged, Inspect, Persistent, Raft, ReadTicket, Status, Timing, WAIT_LIMIT};
+use crate::raft::{
+    is_logged, Inspect, Persistent, Raft, RaftBugs, ReadTicket, Status, Timing, WAIT_LIMIT,
+};
 
 pub use crate::raft::{Message, Timer};
 
@@ -51,6 +56,8 @@ pub struct Linearizable {
     pub timing: Timing,
     /// Plant the "stale-read" bug: the leader reads locally without confirming leadership.
     pub bug: bool,
+    /// Planted bugs of the Raft core (none by default; see [`RaftBugs`] and `bugbench`).
+    pub bugs: RaftBugs,
 }
 
 /// A read waiting for its read index to be confirmed and applied.
@@ -89,7 +96,8 @@ impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
             check_quorum,
             KvMsg::Peer,
             |env, to, r| env.send(to, KvMsg::Reply(r)),
-        );
+        )
+        .with_bugs(cfg.bugs);
         Replica {
             raft,
             bug: cfg.bug,
@@ -163,7 +171,7 @@ impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
         let reads = std::mem::take(&mut self.reads);
         for r in reads {
             if self.raft.read_ready(&r.ticket) {
-                let ret = Ret::Value(self.raft.store().get(&r.key));
+                let ret = Ret::Value(self.raft.read_view().get(&r.key));
                 let session = self.raft.applied();
                 self.reply(
                     r.client,

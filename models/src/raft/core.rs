@@ -29,6 +29,7 @@ impl<E: Env<Timer = Timer>> Raft<E> {
             reply,
             timing,
             check_quorum,
+            bugs: RaftBugs::default(),
             durable,
             role: Role::Follower,
             leader: None,
@@ -39,6 +40,17 @@ impl<E: Env<Timer = Timer>> Raft<E> {
             round: 0,
             waiting: BTreeMap::new(),
         }
+    }
+
+    /// Plants `bugs` (see [`RaftBugs`]; none by default).
+    pub fn with_bugs(mut self, bugs: RaftBugs) -> Self {
+        self.bugs = bugs;
+        self
+    }
+
+    /// The planted bugs.
+    pub fn bugs(&self) -> RaftBugs {
+        self.bugs
     }
 
     /// Arms the timers; call from the actor's `started`.
@@ -72,6 +84,22 @@ impl<E: Env<Timer = Timer>> Raft<E> {
     /// The key-value state machine.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The store reads see: the applied store, or, with the `uncommitted_reads` bug, the
+    /// store with the whole log applied (the uncommitted suffix included).
+    pub fn read_view(&self) -> std::borrow::Cow<'_, Store> {
+        if !self.bugs.uncommitted_reads {
+            return std::borrow::Cow::Borrowed(&self.store);
+        }
+        let mut view = self.store.clone();
+        let p = self.durable.borrow();
+        for index in self.applied + 1..=p.last_index() {
+            if let Some(e) = p.entry(index) {
+                view.apply(&e.command);
+            }
+        }
+        std::borrow::Cow::Owned(view)
     }
 
     /// A snapshot of the Raft state.
@@ -141,7 +169,11 @@ impl<E: Env<Timer = Timer>> Raft<E> {
         let Role::Leader(ls) = &self.role else {
             return None;
         };
-        let index = self.commit.max(ls.term_start);
+        let index = if self.bugs.read_before_noop {
+            self.commit // BUG: may lag what the previous leader acknowledged
+        } else {
+            self.commit.max(ls.term_start)
+        };
         self.round += 1;
         let ticket = ReadTicket {
             term: self.term(),

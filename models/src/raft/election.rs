@@ -41,6 +41,7 @@ impl<E: Env<Timer = Timer>> Raft<E> {
         tracing::debug!(term, "election timeout: stand for election");
         self.role = Role::Candidate {
             votes: BTreeSet::from([me]),
+            tally: 1,
         };
         self.leader = None;
         self.reset_election_deadline();
@@ -66,6 +67,11 @@ impl<E: Env<Timer = Timer>> Raft<E> {
             p.term = term;
             p.voted_for = None;
             drop(p);
+            if self.bugs.leader_keeps_role && self.is_leader() {
+                // BUG: the term is adopted, the leadership is kept.
+                tracing::debug!(term, "newer term: keep leading (planted bug)");
+                return;
+            }
             if !matches!(self.role, Role::Follower) {
                 tracing::debug!(term, "newer term: step down");
             }
@@ -104,14 +110,17 @@ impl<E: Env<Timer = Timer>> Raft<E> {
         if term != self.term() || !granted {
             return;
         }
-        if let Role::Candidate { votes } = &mut self.role {
+        if let Role::Candidate { votes, tally } = &mut self.role {
             votes.insert(from);
+            *tally += 1;
             self.maybe_win();
         }
     }
 
     pub(super) fn maybe_win(&mut self) {
-        let won = matches!(&self.role, Role::Candidate { votes } if votes.len() >= self.majority());
+        let dup = self.bugs.dup_votes;
+        let won = matches!(&self.role, Role::Candidate { votes, tally }
+            if (if dup { *tally } else { votes.len() }) >= self.majority());
         if won {
             self.become_leader();
         }

@@ -34,6 +34,7 @@
 //! Duplicate requests: a request id is applied at most once per client (the store skips an entry
 //! whose id is not above the last id it applied for that client).
 
+mod bugs;
 mod core;
 mod election;
 mod log;
@@ -50,6 +51,7 @@ use sim_core::{Durable, Env, NodeId, SimTime};
 
 use crate::kv::KvReply;
 
+pub use bugs::RaftBugs;
 pub use log::{Command, Entry, Index, Persistent, Term};
 pub use message::Message;
 pub use status::{Inspect, RoleName, Status};
@@ -78,7 +80,11 @@ struct LeaderState {
 
 enum Role {
     Follower,
-    Candidate { votes: BTreeSet<NodeId> },
+    Candidate {
+        votes: BTreeSet<NodeId>,
+        /// Vote messages counted (the `dup_votes` bug wins on this instead of `votes`).
+        tally: usize,
+    },
     Leader(LeaderState),
 }
 
@@ -95,6 +101,7 @@ pub struct Raft<E: Env> {
     peers: Vec<NodeId>,
     timing: Timing,
     check_quorum: bool,
+    bugs: RaftBugs,
     durable: Durable<Persistent>,
     role: Role,
     leader: Option<NodeId>,

@@ -39,7 +39,12 @@ impl<E: Env<Timer = Timer>> Raft<E> {
         self.reset_election_deadline();
         let (success, index) = self.accept_entries(prev_index, prev_term, entries);
         if success && commit > self.commit {
-            self.commit = commit.min(index).max(self.commit);
+            let bound = if self.bugs.commit_beyond_match {
+                self.durable.borrow().last_index() // BUG: not `index`, the last matching entry
+            } else {
+                index
+            };
+            self.commit = commit.min(bound).max(self.commit);
             self.apply_committed();
         }
         let reply = Message::AppendReply {

@@ -27,6 +27,9 @@
 //! acknowledges a forwarded write as soon as it applies it (the client's own replica may not
 //! have it yet), and reads are served without waiting for the session index, so a client often
 //! reads at its lagging replica a state that misses its own last write.
+//!
+//! Deeper planted bugs of the Raft core (`Sequential::bugs`, all off by default) are
+//! [`RaftBugs`]; the `bugbench` crate benchmarks them.
 
 use std::collections::BTreeMap;
 
@@ -37,7 +40,9 @@ use crate::check::Model;
 use crate::kv::{KvMsg, KvReply, KvRequest, ReadLocal};
 use crate::op::{Key, Op, Ret};
 use crate::protocol::{ClientRouting, Membership, Protocol, ProtocolSim, ReplicaEnv};
-use crate::raft::{self, is_logged, Inspect, Persistent, Raft, Status, Timing, WAIT_LIMIT};
+use crate::raft::{
+    self, is_logged, Inspect, Persistent, Raft, RaftBugs, Status, Timing, WAIT_LIMIT,
+};
 
 pub use crate::raft::Timer;
 
@@ -72,6 +77,8 @@ pub struct Sequential {
     pub timing: Timing,
     /// Plant the "no-session" bug: serve reads without waiting for the client's session.
     pub bug: bool,
+    /// Planted bugs of the Raft core (none by default; see [`RaftBugs`] and `bugbench`).
+    pub bugs: RaftBugs,
 }
 
 /// A read waiting until the replica has applied the client's session index.
@@ -113,7 +120,8 @@ impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
             true,
             wrap,
             |env, to, r| env.send(to, KvMsg::Reply(r)),
-        );
+        )
+        .with_bugs(cfg.bugs);
         Replica {
             raft,
             bug: cfg.bug,
@@ -199,7 +207,7 @@ impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
         let reads = std::mem::take(&mut self.reads);
         for r in reads {
             if r.session <= applied {
-                let value = self.raft.store().get(&r.key);
+                let value = self.raft.read_view().get(&r.key);
                 let reply = KvReply::Ok {
                     id: r.id,
                     ret: Ret::Value(value),
