@@ -69,7 +69,9 @@ struct Replica {
     env: ReplicaEnv<Abd>,
     bug: bool,
     members: Membership,
-    data: BTreeMap<Key, (Ts, Value)>,
+    /// Durable: a replica that forgot an acknowledged store after a crash would break the
+    /// quorum intersection on its own.
+    data: Durable<BTreeMap<Key, (Ts, Value)>>,
     pending: BTreeMap<u64, Pending>,
     next_op: u64,
 }
@@ -82,7 +84,8 @@ impl Replica {
     }
 
     fn local(&self, key: &Key) -> (Ts, Value) {
-        self.data.get(key).cloned().unwrap_or(((0, 0), Value::Nil))
+        let data = self.data.borrow();
+        data.get(key).cloned().unwrap_or(((0, 0), Value::Nil))
     }
 
     fn on_request(&mut self, client: NodeId, req: KvRequest) {
@@ -132,7 +135,7 @@ impl Replica {
             }
             AbdMsg::Store { op, key, ts, value } => {
                 if ts > self.local(&key).0 {
-                    self.data.insert(key, (ts, value));
+                    self.data.borrow_mut().insert(key, (ts, value));
                 }
                 self.env.send(from, KvMsg::Peer(AbdMsg::StoreAck { op }));
             }
@@ -217,7 +220,7 @@ impl Handler<ReadLocal> for Replica {
 impl Protocol for Abd {
     type Message = AbdMsg;
     type Timer = ();
-    type Durable = ();
+    type Durable = BTreeMap<Key, (Ts, Value)>;
     type Replica = Replica;
 
     fn name(&self) -> &str {
@@ -228,15 +231,23 @@ impl Protocol for Abd {
         Model::Linearizable
     }
 
-    fn replica(&self, env: ReplicaEnv<Self>, _: Durable<()>, m: &Membership) -> Replica {
-        let (data, pending) = (BTreeMap::new(), BTreeMap::new());
+    fn replica(
+        &self,
+        env: ReplicaEnv<Self>,
+        data: Durable<Self::Durable>,
+        m: &Membership,
+    ) -> Replica {
+        // Operation ids start at a random point of each incarnation, so replies to what a
+        // crashed incarnation coordinated never match a new operation.
+        let next_op = rand::Rng::random::<u64>(&mut *env.rng()) >> 1;
+        let pending = BTreeMap::new();
         Replica {
             env,
             bug: self.read_one,
             members: m.clone(),
             data,
             pending,
-            next_op: 0,
+            next_op,
         }
     }
 }

@@ -135,7 +135,9 @@ pub struct Replica {
     write_back: bool,
     write_query: bool,
     members: Membership,
-    data: BTreeMap<Key, (Ts, Value)>,
+    /// The stored register values: durable, since a replica that forgot an acknowledged store
+    /// after a crash would break the quorum intersection (and linearizability) on its own.
+    data: Durable<BTreeMap<Key, (Ts, Value)>>,
     pending: BTreeMap<u64, Pending>,
     next_op: u64,
 }
@@ -148,7 +150,11 @@ impl Replica {
     }
 
     fn local(&self, key: &Key) -> (Ts, Value) {
-        self.data.get(key).cloned().unwrap_or(((0, 0), Value::Nil))
+        self.data
+            .borrow()
+            .get(key)
+            .cloned()
+            .unwrap_or(((0, 0), Value::Nil))
     }
 
     fn on_request(&mut self, client: NodeId, req: KvRequest) {
@@ -221,7 +227,7 @@ impl Replica {
             }
             AbdMsg::Store { op, key, ts, value } => {
                 if ts > self.local(&key).0 {
-                    self.data.insert(key, (ts, value));
+                    self.data.borrow_mut().insert(key, (ts, value));
                 }
                 self.env.send(from, KvMsg::Peer(AbdMsg::StoreAck { op }));
             }
@@ -297,7 +303,7 @@ impl Handler<ReadLocal> for Replica {
 impl Protocol for Abd {
     type Message = AbdMsg;
     type Timer = ();
-    type Durable = ();
+    type Durable = BTreeMap<Key, (Ts, Value)>;
     type Replica = Replica;
 
     fn name(&self) -> &str {
@@ -308,15 +314,23 @@ impl Protocol for Abd {
         Model::Linearizable
     }
 
-    fn replica(&self, env: ReplicaEnv<Self>, _: Durable<()>, m: &Membership) -> Replica {
+    fn replica(
+        &self,
+        env: ReplicaEnv<Self>,
+        data: Durable<BTreeMap<Key, (Ts, Value)>>,
+        m: &Membership,
+    ) -> Replica {
+        // Operation ids start at a random point of this incarnation: replies to operations a
+        // crashed incarnation coordinated must not match the new ones.
+        let next_op = rand::Rng::random::<u64>(&mut *env.rng()) >> 1;
         Replica {
             env,
             write_back: self.write_back,
             write_query: self.write_query,
             members: m.clone(),
-            data: BTreeMap::new(),
+            data,
             pending: BTreeMap::new(),
-            next_op: 0,
+            next_op,
         }
     }
 }
