@@ -24,7 +24,7 @@ use sim_core::{Deliver, Durable, Env, NodeId, Timeout};
 use sim_net::{Fault, FaultKind, PartitionSpec, Schedule};
 
 /// A timestamp: (counter, writing client) — clients break ties, so timestamps are unique.
-type Ts = (u64, u32);
+type Ts = (u64, u64);
 
 #[derive(Clone, Debug, Hash)]
 enum AbdMsg {
@@ -153,8 +153,10 @@ impl Replica {
                 let newest = p.replies.values().max_by_key(|(ts, _)| *ts).cloned();
                 let (ts, value) = newest.unwrap_or(((0, 0), Value::Nil));
                 let (ts, value) = match p.write.clone() {
-                    // The client breaks ties: two writes coordinated here at once differ.
-                    Some(v) => ((ts.0 + 1, p.client.0), v),
+                    // Ties are broken by the writing operation itself: after a timeout a
+                    // client's next write can run beside its earlier one, so the client alone
+                    // would not do.
+                    Some(v) => ((ts.0 + 1, writer(p.client, self.members.index, op)), v),
                     None => (ts, value), // write back what is read
                 };
                 p.storing = Some((ts, value.clone(), BTreeSet::new()));
@@ -500,4 +502,10 @@ fn every_strategy_finds_the_bug_and_its_seeds_replay_exactly() {
             .violation()
             .is_none());
     }
+}
+
+/// A tie-breaker unique to one write: its client, its coordinator and the coordinator's
+/// operation id.
+fn writer(client: sim_core::NodeId, coordinator: usize, op: u64) -> u64 {
+    sim_core::hash::stable_hash(&(client.0, coordinator, op))
 }

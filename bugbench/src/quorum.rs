@@ -40,7 +40,7 @@ use sim_core::{Deliver, Durable, Env, NodeId, Timeout};
 /// let (older, newer): (bugbench::quorum::Ts, bugbench::quorum::Ts) = ((3, 9), (4, 1));
 /// assert!(newer > older);
 /// ```
-pub type Ts = (u64, u32);
+pub type Ts = (u64, u64);
 
 /// Messages between ABD replicas.
 ///
@@ -171,7 +171,10 @@ impl Replica {
         self.next_op += 1;
         if let (Some(value), false) = (&write, self.write_query) {
             // BUG: the timestamp is above this replica's copy, not above a majority's.
-            let ts = (self.local(&key).0 .0 + 1, client.0);
+            let ts = (
+                self.local(&key).0 .0 + 1,
+                writer(client, self.members.index, op),
+            );
             let value = value.clone();
             let storing = Some((ts, value.clone(), BTreeSet::new()));
             let p = Pending {
@@ -245,7 +248,7 @@ impl Replica {
                 let newest = p.replies.values().max_by_key(|(ts, _)| *ts).cloned();
                 let (ts, value) = newest.unwrap_or(((0, 0), Value::Nil));
                 let (ts, value) = match p.write.clone() {
-                    Some(v) => ((ts.0 + 1, p.client.0), v),
+                    Some(v) => ((ts.0 + 1, writer(p.client, self.members.index, op)), v),
                     None if !self.write_back => {
                         // BUG: the newest value of one majority, not written back.
                         return self.answer(op, value);
@@ -333,4 +336,10 @@ impl Protocol for Abd {
             next_op,
         }
     }
+}
+
+/// A tie-breaker unique to one write: its client, its coordinator and the coordinator's
+/// operation id.
+fn writer(client: sim_core::NodeId, coordinator: usize, op: u64) -> u64 {
+    sim_core::hash::stable_hash(&(client.0, coordinator, op))
 }
