@@ -66,6 +66,9 @@ pub enum CliError {
     /// The experiment cannot run as configured.
     #[error(transparent)]
     Experiment(#[from] models::experiment::ExperimentError),
+    /// An input file that cannot be used (the message names it and the problem).
+    #[error("{0}")]
+    Input(String),
     /// The command line itself was built wrongly (e.g. a bug registered before its protocol).
     #[error("{0}")]
     Setup(String),
@@ -251,7 +254,7 @@ impl Cli {
             Command::Replay(a) => shrink::replay(a, ctx),
             Command::Scenario(a) => scenario::run(a, ctx),
             Command::Check(a) => Ok(u8::try_from(check::run(a)).unwrap_or(2)),
-            Command::Report(a) => Ok(u8::try_from(report::run(a)).unwrap_or(2)),
+            Command::Report(a) => report::run(a),
             Command::Bugs => {
                 for d in &ctx.drivers {
                     println!("{} (promises {})", d.name(), d.model());

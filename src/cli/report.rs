@@ -150,18 +150,11 @@ pub fn read_trace(path: &Path) -> Result<Trace, String> {
         .map_err(|e: TraceError| format!("{}: {e}", path.display()))
 }
 
-/// Runs `actsim report`; exit code 0 on success, 2 on bad input.
-pub fn run(args: &ReportArgs) -> i32 {
-    match report(args) {
-        Ok(summary) => {
-            println!("{summary}");
-            0
-        }
-        Err(e) => {
-            eprintln!("actsim report: {e}");
-            2
-        }
-    }
+/// Runs `actsim report`; exit code 0 when the page was written.
+pub fn run(args: &ReportArgs) -> Result<u8, super::CliError> {
+    let summary = report(args).map_err(super::CliError::Input)?;
+    println!("{summary}");
+    Ok(0)
 }
 
 fn report(args: &ReportArgs) -> Result<String, String> {

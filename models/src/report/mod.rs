@@ -228,6 +228,8 @@ const KINDS: [&str; 9] = [
 impl Events {
     fn of(trace: &Trace) -> Events {
         let mut e = Events::default();
+        // Lookups only, never iterated, and a fixed hasher: the page is the same for the same
+        // run. (The report is built after a simulation, not inside one.)
         let mut interned: HashMap<String, u32, StableState> = HashMap::default();
         let mut seen: HashSet<MessageKey<'_>, StableState> = HashSet::default();
         let node = |n: Option<NodeId>| n.map_or(-1, |n| i64::from(n.0));
