@@ -113,6 +113,23 @@ pub trait Env: Unpin + 'static {
     fn buggify(&self) -> bool {
         false
     }
+
+    /// Reports a protocol-visible state (a coverage point): any value the protocol chooses
+    /// as its state abstraction, such as `(role, "stepped down")` or `("read", served_locally)`.
+    /// Coverage-guided exploration keeps runs that report points no earlier run reported and
+    /// branches new runs from just before them. Costs nothing unless the simulation records
+    /// coverage; live, it does nothing.
+    ///
+    /// ```
+    /// use sim_core::Env;
+    /// fn became_leader<E: Env>(env: &E, term: u64, uncommitted: bool) {
+    ///     env.cover(&("leader", term > 1, uncommitted));
+    /// }
+    /// # let _ = became_leader::<sim_core::SimEnv<u8, ()>>;
+    /// ```
+    fn cover<H: std::hash::Hash + ?Sized>(&self, point: &H) {
+        let _ = point;
+    }
 }
 
 /// State that survives a crash: the factory receives the same `Durable` after a restart.
@@ -180,6 +197,8 @@ pub(crate) struct Shared<M> {
     pub(crate) next_timer: Cell<u64>,
     /// The seed's buggify key, when buggify is on.
     pub(crate) buggify: Cell<Option<u64>>,
+    /// The run's coverage, when coverage is on.
+    pub(crate) coverage: RefCell<Option<crate::coverage::Recorder>>,
 }
 
 impl<M> Shared<M> {
@@ -189,6 +208,7 @@ impl<M> Shared<M> {
             effects: RefCell::new(Vec::new()),
             next_timer: Cell::new(0),
             buggify: Cell::new(None),
+            coverage: RefCell::new(None),
         }
     }
 }
@@ -281,6 +301,12 @@ impl<M: Payload, T: Payload> Env for SimEnv<M, T> {
 
     fn rng(&self) -> RefMut<'_, Pcg64> {
         self.node.rng.borrow_mut()
+    }
+
+    fn cover<H: std::hash::Hash + ?Sized>(&self, point: &H) {
+        if let Some(r) = self.shared.coverage.borrow_mut().as_mut() {
+            r.point(crate::hash::stable_hash(point), self.shared.now.get());
+        }
     }
 
     #[track_caller]

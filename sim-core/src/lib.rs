@@ -11,6 +11,7 @@
 //! [`Sim::add_node`] for anything else (its docs have a complete example).
 
 mod clock;
+pub mod coverage;
 mod env;
 pub mod error;
 pub mod hash;

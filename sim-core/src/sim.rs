@@ -121,6 +121,8 @@ pub struct Sim<M> {
     tracer: Tracer,
     failure: Option<SimError>,
     event_limit: u64,
+    /// The kind function of coverage, when coverage is on.
+    kind: Option<fn(&M) -> u64>,
 }
 
 impl<M: Payload> fmt::Debug for Sim<M> {
@@ -155,6 +157,7 @@ impl<M: Payload> Sim<M> {
             tracer: Tracer::new(),
             failure: None,
             event_limit: u64::MAX,
+            kind: None,
         }
     }
 
@@ -223,6 +226,29 @@ impl<M: Payload> Sim<M> {
         use rand::RngCore;
         let key = stream(self.seed, Purpose::Custom(0x0b06_61f7)).next_u64();
         self.shared.buggify.set(Some(key));
+    }
+
+    /// Records coverage ([`crate::coverage`]): the edges between the kinds of each node's
+    /// consecutive deliveries and timers (`kind` names a message's kind; for an enum, its
+    /// variant is a good one), and the points protocols report with
+    /// [`Env::cover`](crate::Env::cover). Read it with [`Sim::take_coverage`].
+    ///
+    /// ```
+    /// use sim_core::Sim;
+    /// let mut sim: Sim<u32> = Sim::new(1);
+    /// sim.enable_coverage(|m| u64::from(*m % 2));
+    /// assert!(sim.take_coverage().is_some_and(|c| c.points().is_empty()));
+    /// ```
+    pub fn enable_coverage(&mut self, kind: fn(&M) -> u64) {
+        self.kind = Some(kind);
+        *self.shared.coverage.borrow_mut() = Some(crate::coverage::Recorder::new());
+    }
+
+    /// The coverage recorded so far (`None` unless [`Sim::enable_coverage`] was called);
+    /// recording stops.
+    pub fn take_coverage(&mut self) -> Option<crate::coverage::Coverage> {
+        self.kind = None;
+        self.shared.coverage.borrow_mut().take().map(|r| r.coverage)
     }
 
     /// Keeps each event's own hash, so two runs can be compared event by event.
@@ -394,6 +420,9 @@ impl<M: Payload> Sim<M> {
         let r = catch_unwind(AssertUnwindSafe(|| host.restart(ctx)));
         n.status = NodeStatus::Up;
         let inc = n.incarnation;
+        if let Some(r) = self.shared.coverage.borrow_mut().as_mut() {
+            r.restart(node.index());
+        }
         self.counters.restarts += 1;
         tracing::info!(target: "actsim::fault", "restart {node}");
         self.tracer
@@ -619,6 +648,11 @@ impl<M: Payload> Sim<M> {
                     return;
                 }
                 crate::log::set_current(time, Some(node));
+                if self.kind.is_some() {
+                    if let Some(r) = self.shared.coverage.borrow_mut().as_mut() {
+                        r.timer(node.index(), time);
+                    }
+                }
                 let polled = match self.run_host(node, "timer", |h| h.fire(id)) {
                     Ok(Polled::Idle) | Err(_) => return,
                     Ok(polled) => polled,
@@ -727,6 +761,11 @@ impl<M: Payload> Sim<M> {
             Some(p.sent_at),
             &|| format!("{msg:?}"),
         );
+        if let Some(kind) = self.kind {
+            if let Some(r) = self.shared.coverage.borrow_mut().as_mut() {
+                r.event(to.index(), kind(msg), time);
+            }
+        }
         let d = Deliver { from, msg: p.msg };
         if let Ok(polled) = self.run_host(to, "message", move |h| h.deliver(d)) {
             self.after_handler(to, polled);
