@@ -140,6 +140,9 @@ pub struct Replica {
     data: Durable<BTreeMap<Key, (Ts, Value)>>,
     pending: BTreeMap<u64, Pending>,
     next_op: u64,
+    /// Client requests this incarnation has started: a request the network duplicated must not
+    /// run twice (a second run of a completed write would bring its value back later).
+    started: BTreeSet<(NodeId, u64)>,
 }
 
 impl Replica {
@@ -158,6 +161,9 @@ impl Replica {
     }
 
     fn on_request(&mut self, client: NodeId, req: KvRequest) {
+        if !self.started.insert((client, req.id)) {
+            return; // a duplicate of a request already started
+        }
         let (key, write) = match req.op {
             Op::Read { key } => (key, None),
             Op::Write { key, value } => (key, Some(value)),
@@ -334,6 +340,7 @@ impl Protocol for Abd {
             data,
             pending: BTreeMap::new(),
             next_op,
+            started: BTreeSet::new(),
         }
     }
 }
