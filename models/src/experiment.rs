@@ -816,6 +816,10 @@ pub struct Outcome {
     /// Every event's hash, if the simulation was asked to keep them.
     #[serde(skip)]
     pub event_hashes: Option<Vec<u64>>,
+    /// The protocol-visible states the run reached, if the simulation recorded coverage
+    /// ([`Experiment::explore`] does).
+    #[serde(skip)]
+    pub coverage: Option<sim_core::coverage::Coverage>,
 }
 
 /// A built experiment: the simulation with its replicas and nemesis, waiting for clients.
@@ -883,6 +887,7 @@ impl<P: Protocol> Cluster<P> {
             fault_window: (s.fault_start(), s.fault_end()),
             final_time,
             event_hashes: self.sim.event_hashes().map(<[u64]>::to_vec),
+            coverage: self.sim.take_coverage(),
             replicas: self.replicas,
             error,
         })

@@ -89,6 +89,28 @@ pub enum KvMsg<P> {
     Peer(P),
 }
 
+impl<P> KvMsg<P> {
+    /// The message's kind, for coverage ([`sim_core::coverage`]): a request by its operation,
+    /// a reply by its outcome, a protocol message by its variant.
+    ///
+    /// ```
+    /// use models::kv::KvMsg;
+    /// #[derive(Clone, Debug, Hash)]
+    /// enum Peer { Ping(u32), Pong(u32) }
+    /// let kind = |m: KvMsg<Peer>| m.kind();
+    /// assert_eq!(kind(KvMsg::Peer(Peer::Ping(1))), kind(KvMsg::Peer(Peer::Ping(2))));
+    /// assert_ne!(kind(KvMsg::Peer(Peer::Ping(1))), kind(KvMsg::Peer(Peer::Pong(1))));
+    /// ```
+    pub fn kind(&self) -> u64 {
+        use sim_core::hash::stable_hash;
+        match self {
+            KvMsg::Request(r) => stable_hash(&(0u8, std::mem::discriminant(&r.op))),
+            KvMsg::Reply(r) => stable_hash(&(1u8, std::mem::discriminant(r))),
+            KvMsg::Peer(p) => stable_hash(&(2u8, std::mem::discriminant(p))),
+        }
+    }
+}
+
 /// Asks a replica actor for its local value of `key` (harness use only: the final reads of the
 /// consistency x availability experiment; not a network message). Sent with `Sim::ask`.
 #[derive(Clone, Debug)]

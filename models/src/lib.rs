@@ -23,6 +23,7 @@ pub mod client;
 pub mod evaluate;
 pub mod eventual;
 pub mod experiment;
+pub mod explore;
 pub mod kv;
 pub mod linearizable;
 pub mod op;

@@ -17,7 +17,11 @@
 //! - [`Strategy::Buggify`]: the random nemesis with the protocol's BUGGIFY fault points on
 //!   ([`sim_core::Env::buggify`]);
 //! - [`Strategy::Portfolio`]: each seed runs one of the above, chosen from the seed, so a sweep
-//!   mixes them (the default a serious sweep should use).
+//!   mixes them;
+//! - [`Strategy::Coverage`]: not a per-seed setup but a search ([`crate::explore`]): fresh
+//!   portfolio seeds, plus runs branched from the prefixes of earlier runs that reached
+//!   protocol-visible states no run had reached. Sweeps and the bug benchmark run the search;
+//!   one seed on its own runs as the portfolio runs it.
 //!
 //! ```
 //! use models::experiment::Setup;
@@ -58,11 +62,14 @@ pub enum Strategy {
     Buggify,
     /// One of the others per seed.
     Portfolio,
+    /// Coverage-guided search: the portfolio's seeds plus branches of runs that reached new
+    /// states ([`crate::explore`]).
+    Coverage,
 }
 
 impl Strategy {
-    /// Every strategy; the portfolio last.
-    pub const ALL: [Strategy; 7] = [
+    /// Every strategy; the per-seed ones first, then the portfolio and the coverage search.
+    pub const ALL: [Strategy; 8] = [
         Strategy::Random,
         Strategy::Swarm,
         Strategy::Delays,
@@ -70,6 +77,7 @@ impl Strategy {
         Strategy::Isolation,
         Strategy::Buggify,
         Strategy::Portfolio,
+        Strategy::Coverage,
     ];
 
     /// Its name (as on the command line and in `ACTSIM_STRATEGY`).
@@ -82,6 +90,7 @@ impl Strategy {
             Strategy::Isolation => "isolation",
             Strategy::Buggify => "buggify",
             Strategy::Portfolio => "portfolio",
+            Strategy::Coverage => "coverage",
         }
     }
 
@@ -158,7 +167,9 @@ impl Strategy {
                 s.nemesis = random();
                 s.buggify = true;
             }
-            Strategy::Portfolio => return Strategy::of_portfolio(seed).setup(base, seed),
+            Strategy::Portfolio | Strategy::Coverage => {
+                return Strategy::of_portfolio(seed).setup(base, seed)
+            }
         }
         s
     }
@@ -172,7 +183,7 @@ impl fmt::Display for Strategy {
 
 /// A strategy name that does not exist.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown strategy {0:?} (expected random, swarm, delays, link-swarm, isolation, buggify or portfolio)")]
+#[error("unknown strategy {0:?} (expected random, swarm, delays, link-swarm, isolation, buggify, portfolio or coverage)")]
 pub struct UnknownStrategy(pub String);
 
 impl FromStr for Strategy {

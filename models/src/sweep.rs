@@ -22,9 +22,11 @@ use std::path::{Path, PathBuf};
 
 use crate::evaluate::Evaluation;
 use crate::experiment::Experiment;
+use crate::explore::Explore;
 use crate::protocol::Protocol;
-use crate::runner::{Report, Runner, SeedOutcome, Seeds};
+use crate::runner::{Failure, Report, Runner, SeedOutcome, Seeds};
 use crate::shrink::Repro;
+use crate::strategy::Strategy;
 
 impl<P: Protocol> Experiment<P> {
     /// Runs and checks every seed of `runner`. A seed fails when the run ends in an error (an
@@ -61,10 +63,18 @@ impl<P: Protocol> Experiment<P> {
                 Err(e) => panic!("actsim: ACTSIM_REPLAY: {e}"),
             },
         };
-        let exp = match runner.strategy_asked() {
-            Some(st) => exp.strategy(st),
-            None => exp,
+        let exp = match (runner.replay_file(), runner.strategy_asked()) {
+            // A replay file's setup is already its seed's: no strategy redraws it.
+            (Some(_), _) => Experiment {
+                strategy: None,
+                ..exp
+            },
+            (None, Some(st)) => exp.strategy(st),
+            (None, None) => exp,
         };
+        if exp.strategy == Some(Strategy::Coverage) {
+            return exp.sweep_explore(&runner);
+        }
         let promised = exp.protocol.model();
         let mut report = runner.run(|seed, opts| {
             let outcome = match exp.simulate_with(seed, |sim| {
@@ -115,11 +125,96 @@ impl<P: Protocol> Experiment<P> {
         report
     }
 
+    /// The coverage-guided sweep: the runner's seeds are the search's fresh seeds and its
+    /// budget of runs. Each failing run is written as a replay file (into the trace directory,
+    /// or `target/actsim`), and its reproduce line replays that file.
+    fn sweep_explore(&self, runner: &Runner) -> Report<Evaluation> {
+        let seeds = runner.seed_list();
+        let search = Explore {
+            start: seeds.get(0).unwrap_or(0),
+            runs: seeds.len(),
+            stop_at_first: false,
+            jobs: runner.job_count(),
+        };
+        let mut report = Report::default();
+        let found = match self.explore(&search) {
+            Ok(x) => x,
+            Err(e) => {
+                report.failures.push(Failure {
+                    seed: search.start,
+                    trace_hash: None,
+                    violation: format!("experiment error: {e}"),
+                    reproduce: runner.reproduce_line(search.start),
+                    shrink: None,
+                    trace: None,
+                });
+                return report;
+            }
+        };
+        let dir = save_dir(runner);
+        let name = runner.name().replace(['/', ':', ' '], "_");
+        for f in &found.failures {
+            let stem = format!("{name}-coverage{}-run{}", search.start, f.run);
+            let path = dir.join(format!("{stem}.repro.json"));
+            let mut trace = None;
+            if let Err(e) = f.repro.write(&path) {
+                eprintln!("actsim: cannot write the replay file: {e}");
+            }
+            let reproduce = format!(
+                "ACTSIM_REPLAY={} {}",
+                path.display(),
+                runner.reproduce_line(f.repro.seed)
+            );
+            if let Some(tdir) = runner.trace_dir_path() {
+                let t = tdir.join(format!("{stem}.trace.jsonl"));
+                match self.trace_replay(&f.repro, &t, &reproduce) {
+                    Ok(()) => trace = Some(t),
+                    Err(e) => eprintln!("actsim: cannot write the trace of run {}: {e}", f.run),
+                }
+            }
+            report.failures.push(Failure {
+                seed: f.repro.seed,
+                trace_hash: None,
+                violation: format!("{} (run {} of the search: {})", f.violation, f.run, f.how),
+                shrink: Some(format!("ACTSIM_SHRINK=1 {reproduce}")),
+                reproduce,
+                trace,
+            });
+        }
+        report.seeds_run = found.runs;
+        report.elapsed_s = found.elapsed_s.max(1e-9);
+        report.seeds_per_s = found.runs as f64 / report.elapsed_s;
+        report
+    }
+
+    /// Reruns a replay file with its trace written to `trace` and its HTML report beside it.
+    fn trace_replay(&self, repro: &Repro, trace: &Path, reproduce: &str) -> Result<(), String> {
+        let exp = Experiment {
+            strategy: None,
+            ..self.clone().setup(repro.setup.clone())
+        };
+        if let Some(d) = trace.parent() {
+            std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+        }
+        let file = std::fs::File::create(trace).map_err(|e| format!("{}: {e}", trace.display()))?;
+        let outcome = exp
+            .simulate(repro.seed, Some(Box::new(std::io::BufWriter::new(file))))
+            .map_err(|e| e.to_string())?;
+        let evaluation = exp.evaluate(&outcome);
+        let shrink = format!("ACTSIM_SHRINK=1 {reproduce}");
+        write_report(
+            &report_path(trace),
+            &exp,
+            &outcome,
+            &evaluation,
+            trace,
+            reproduce.to_string(),
+            shrink,
+        )
+    }
+
     fn shrink_and_save(&self, runner: &Runner, seed: u64) {
-        let dir = runner.trace_dir_path().cloned().unwrap_or_else(|| {
-            PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
-                .join("actsim")
-        });
+        let dir = save_dir(runner);
         let path = dir.join(format!(
             "{}-seed{seed}.repro.json",
             runner.name().replace(['/', ':', ' '], "_")
@@ -141,6 +236,14 @@ impl<P: Protocol> Experiment<P> {
             Err(e) => eprintln!("actsim: cannot shrink seed {seed}: {e}"),
         }
     }
+}
+
+/// Where replay files go: the trace directory, or `target/actsim`.
+fn save_dir(runner: &Runner) -> PathBuf {
+    runner.trace_dir_path().cloned().unwrap_or_else(|| {
+        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
+            .join("actsim")
+    })
 }
 
 /// `dir/name-seedN.trace.jsonl` -> `dir/name-seedN.report.html`.

@@ -97,6 +97,17 @@ impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
             if self.store.borrow().has(&w) {
                 continue;
             }
+            {
+                // Coverage: how a write arrives (its origin's next? every dependency met?).
+                let s = self.store.borrow();
+                let waiting = self.pending.len().min(4);
+                self.env.cover(&(
+                    "causal: arrives",
+                    s.is_next_of_origin(&w),
+                    s.is_ready(&w),
+                    waiting,
+                ));
+            }
             if self.cfg.bug {
                 // The planted bug `no-deps`: visible on arrival, dependencies or not.
                 self.store.borrow_mut().reveal(&w);

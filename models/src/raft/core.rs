@@ -169,6 +169,9 @@ impl<E: Env<Timer = Timer>> Raft<E> {
         let Role::Leader(ls) = &self.role else {
             return None;
         };
+        // Coverage: a read arriving before this term's first entry is committed.
+        self.env
+            .cover(&("raft: read index", self.commit >= ls.term_start));
         let index = if self.bugs.read_before_noop {
             self.commit // BUG: may lag what the previous leader acknowledged
         } else {

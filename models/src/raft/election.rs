@@ -20,6 +20,7 @@ impl<E: Env<Timer = Timer>> Raft<E> {
             .filter(|p| ls.last_heard.get(p).is_some_and(|&t| now - t < window))
             .count();
         if alive + 1 < self.majority() {
+            self.env.cover(&"raft: leader lost its quorum");
             tracing::debug!(
                 term = self.term(),
                 "lost contact with a majority: step down"
@@ -39,6 +40,13 @@ impl<E: Env<Timer = Timer>> Raft<E> {
             (p.term, p.last_index(), p.last_term())
         };
         tracing::debug!(term, "election timeout: stand for election");
+        let was = match self.role {
+            Role::Follower => "follower",
+            Role::Candidate { .. } => "candidate",
+            Role::Leader(_) => "leader",
+        };
+        self.env
+            .cover(&("raft: stand for election", was, self.leader.is_some()));
         self.role = Role::Candidate {
             votes: BTreeSet::from([me]),
             tally: 1,
@@ -64,9 +72,16 @@ impl<E: Env<Timer = Timer>> Raft<E> {
     pub(super) fn observe_term(&mut self, term: Term) {
         let mut p = self.durable.borrow_mut();
         if term > p.term {
+            let jump = (term - p.term).min(3);
             p.term = term;
             p.voted_for = None;
             drop(p);
+            let role = match self.role {
+                Role::Follower => "follower",
+                Role::Candidate { .. } => "candidate",
+                Role::Leader(_) => "leader",
+            };
+            self.env.cover(&("raft: newer term", role, jump));
             if self.bugs.leader_keeps_role && self.is_leader() {
                 // BUG: the term is adopted, the leadership is kept.
                 tracing::debug!(term, "newer term: keep leading (planted bug)");
@@ -93,6 +108,8 @@ impl<E: Env<Timer = Timer>> Raft<E> {
             let up_to_date = (last_term, last_index) >= (p.last_term(), p.last_index());
             let free = p.voted_for.is_none() || p.voted_for == Some(from);
             let granted = term == p.term && up_to_date && free;
+            self.env
+                .cover(&("raft: vote asked", term == p.term, up_to_date, free));
             if granted {
                 p.voted_for = Some(from);
             }
@@ -131,6 +148,9 @@ impl<E: Env<Timer = Timer>> Raft<E> {
         let now = self.env.now();
         tracing::debug!(term = self.term(), "won the election: leader");
         let term_start = self.durable.borrow().last_index() + 1;
+        // Coverage: a new leader with entries of earlier terms it cannot know are committed.
+        self.env
+            .cover(&("raft: leader elected", term_start - 1 > self.commit));
         self.role = Role::Leader(LeaderState {
             next: self.peers.iter().map(|&p| (p, term_start)).collect(),
             matched: self.peers.iter().map(|&p| (p, 0)).collect(),

@@ -39,6 +39,8 @@ impl<E: Env<Timer = Timer>> Raft<E> {
         self.reset_election_deadline();
         let (success, index) = self.accept_entries(prev_index, prev_term, entries);
         if success && commit > self.commit {
+            // Coverage: the leader's commit index beyond what this follower knows matches.
+            self.env.cover(&("raft: follower commit", commit > index));
             let bound = if self.bugs.commit_beyond_match {
                 self.durable.borrow().last_index() // BUG: not `index`, the last matching entry
             } else {
@@ -66,10 +68,13 @@ impl<E: Env<Timer = Timer>> Raft<E> {
     ) -> (bool, Index) {
         let mut p = self.durable.borrow_mut();
         if prev_index > p.last_index() {
+            self.env.cover(&"raft: append leaves a gap");
             return (false, p.last_index() + 1);
         }
         let have = p.term_at(prev_index);
         if have != prev_term {
+            self.env
+                .cover(&"raft: append conflicts at its previous entry");
             // Skip back over the whole conflicting term in one step.
             let mut i = prev_index;
             while i > 1 && p.term_at(i - 1) == have {
@@ -83,6 +88,7 @@ impl<E: Env<Timer = Timer>> Raft<E> {
             match p.entry(index) {
                 Some(old) if old.term == e.term => {}
                 Some(_) => {
+                    self.env.cover(&"raft: conflicting suffix truncated");
                     assert!(
                         index > self.commit,
                         "raft safety violated: truncating committed entry {index}"
