@@ -8,6 +8,7 @@ use std::sync::Arc;
 use models::check::Model;
 use models::evaluate::{EvalOptions, Evaluation};
 use models::experiment::{Experiment, Outcome, Setup};
+use models::explore::{Exploration, Explore};
 use models::protocol::{Bug, Protocol};
 use models::runner::RunOptions;
 use models::scenario::{Scenario, ScenarioExperiment, ScenarioOutcome};
@@ -49,6 +50,14 @@ pub(crate) trait Driver: Send + Sync {
         eval: &EvalOptions,
         seed: u64,
     ) -> Result<Option<Shrunk>, CliError>;
+    /// Runs a coverage-guided search; the failures' replay files name this protocol and bug.
+    fn explore(
+        &self,
+        bug: Option<&str>,
+        setup: &Setup,
+        eval: &EvalOptions,
+        search: &Explore,
+    ) -> Result<Exploration, CliError>;
     /// Runs an application scenario.
     fn scenario(
         &self,
@@ -197,6 +206,22 @@ impl<P: Protocol> Driver for Registered<P> {
             s.repro.bug = bug.map(str::to_string);
         }
         Ok(shrunk)
+    }
+
+    fn explore(
+        &self,
+        bug: Option<&str>,
+        setup: &Setup,
+        eval: &EvalOptions,
+        search: &Explore,
+    ) -> Result<Exploration, CliError> {
+        let exp = self.experiment(bug, setup, Some(eval))?;
+        let mut x = exp.explore(search)?;
+        for f in &mut x.failures {
+            f.repro.protocol = self.name.clone();
+            f.repro.bug = bug.map(str::to_string);
+        }
+        Ok(x)
     }
 
     fn scenario(

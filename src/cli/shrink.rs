@@ -21,8 +21,12 @@ pub struct ShrinkArgs {
     #[arg(long)]
     pub bug: Option<String>,
     /// The failing seed.
-    #[arg(long)]
-    pub seed: u64,
+    #[arg(long, required_unless_present = "from")]
+    pub seed: Option<u64>,
+    /// Shrink the run of a replay file instead (its protocol, bug, seed and setup; e.g. one a
+    /// coverage-guided sweep wrote).
+    #[arg(long, conflicts_with_all = ["seed", "protocol", "bug", "nemesis"])]
+    pub from: Option<PathBuf>,
     /// The faults the failing run had (as given to `run`/`sweep`).
     #[arg(long, value_enum)]
     pub nemesis: Option<NemesisArg>,
@@ -39,18 +43,32 @@ pub struct ShrinkArgs {
 /// Runs `actsim shrink`; exit 0 when a smaller failing run was written, 1 if the seed does not
 /// fail.
 pub fn run(args: &ShrinkArgs, ctx: &Ctx) -> Result<u8, CliError> {
-    let driver = ctx.driver(args.protocol.as_deref())?;
-    let bug = args.bug.as_deref();
-    let setup = args
-        .exp
-        .apply(&driver.setup(), args.nemesis.map(NemesisArg::nemesis));
+    let file = args.from.as_ref().map(|f| read_repro(f)).transpose()?;
+    let (driver, bug, setup, seed) = match &file {
+        Some(r) => (
+            ctx.driver(Some(&r.protocol))?,
+            r.bug.as_deref(),
+            r.setup.clone(),
+            r.seed,
+        ),
+        None => {
+            let driver = ctx.driver(args.protocol.as_deref())?;
+            let setup = args
+                .exp
+                .apply(&driver.setup(), args.nemesis.map(NemesisArg::nemesis));
+            let seed = args.seed.ok_or(CliError::Flag {
+                flag: "seed",
+                reason: "give --seed N or --from FILE".into(),
+            })?;
+            (driver, args.bug.as_deref(), setup, seed)
+        }
+    };
     driver.validate(bug, &setup)?;
     let eval = eval_options_for(args.budget_ms, vec![driver.model()]);
-    let Some(s) = driver.shrink(bug, &setup, &eval, args.seed)? else {
+    let Some(s) = driver.shrink(bug, &setup, &eval, seed)? else {
         eprintln!(
-            "{} shrink: seed {} does not violate {}: nothing to shrink",
+            "{} shrink: seed {seed} does not violate {}: nothing to shrink",
             ctx.command(),
-            args.seed,
             driver.model()
         );
         return Ok(1);
@@ -59,7 +77,7 @@ pub fn run(args: &ShrinkArgs, ctx: &Ctx) -> Result<u8, CliError> {
         path: args.out.display().to_string(),
         reason: e.to_string(),
     })?;
-    println!("shrunk seed {}:\n{}", args.seed, s.story());
+    println!("shrunk seed {seed}:\n{}", s.story());
     println!(
         "written to {}; run it with: {} replay {}",
         args.out.display(),
@@ -90,18 +108,7 @@ pub struct ReplayArgs {
 
 /// Runs `actsim replay`; exit 1 if the run violates the protocol's model.
 pub fn replay(args: &ReplayArgs, ctx: &Ctx) -> Result<u8, CliError> {
-    let repro = Repro::read(&args.file).map_err(|e| CliError::File {
-        path: args.file.display().to_string(),
-        reason: match e {
-            models::shrink::ReproError::Io { source, .. } => source.to_string(),
-            models::shrink::ReproError::Json {
-                line,
-                column,
-                message,
-                ..
-            } => format!("line {line}, column {column}: {message}"),
-        },
-    })?;
+    let repro = read_repro(&args.file)?;
     let driver = ctx.driver(Some(&repro.protocol))?;
     let (trace, mem) = super::report::trace_sink(&args.trace, args.report.is_some())?;
     let own = driver.model();
@@ -158,4 +165,20 @@ pub fn replay(args: &ReplayArgs, ctx: &Ctx) -> Result<u8, CliError> {
         );
     }
     Ok(u8::from(ev.violation_of(own).is_some()))
+}
+
+/// Reads a replay file, naming the file and the place in it that is wrong.
+fn read_repro(file: &std::path::Path) -> Result<Repro, CliError> {
+    Repro::read(file).map_err(|e| CliError::File {
+        path: file.display().to_string(),
+        reason: match e {
+            models::shrink::ReproError::Io { source, .. } => source.to_string(),
+            models::shrink::ReproError::Json {
+                line,
+                column,
+                message,
+                ..
+            } => format!("line {line}, column {column}: {message}"),
+        },
+    })
 }

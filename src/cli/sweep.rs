@@ -133,6 +133,9 @@ pub fn run(args: &SweepArgs, ctx: &Ctx) -> Result<u8, CliError> {
         nemesis_flag(nem_arg),
         args.exp.non_default_flags()
     );
+    if args.exp.strategy == Some(models::strategy::Strategy::Coverage) {
+        return explore(args, ctx, driver, &setup, &eval, &seeds);
+    }
     let pb = progress(seeds.len(), "sweep");
     let pbc = pb.clone();
     let (cmd, f1, f2) = (ctx.command().to_string(), flags.clone(), flags.clone());
@@ -219,5 +222,70 @@ pub fn run(args: &SweepArgs, ctx: &Ctx) -> Result<u8, CliError> {
     } else {
         println!("{report}");
     }
+    Ok(u8::from(!report.failures.is_empty()))
+}
+
+/// `actsim sweep --strategy coverage`: a coverage-guided search whose fresh seeds are the
+/// sweep's seeds and whose budget is their number. Each failing run is written as a replay
+/// file (into `--trace-dir`, or `target/actsim`) that `replay` reruns exactly.
+fn explore(
+    args: &SweepArgs,
+    ctx: &Ctx,
+    driver: &dyn super::registry::Driver,
+    setup: &models::experiment::Setup,
+    eval: &models::evaluate::EvalOptions,
+    seeds: &Seeds,
+) -> Result<u8, CliError> {
+    let search = models::explore::Explore {
+        start: seeds.get(0).unwrap_or(0),
+        runs: seeds.len(),
+        stop_at_first: false,
+        jobs: args.jobs,
+    };
+    let mut setup = setup.clone();
+    // The search draws each run's setup itself: the flags' setup is its base.
+    setup.nemesis = match setup.nemesis {
+        models::experiment::Nemesis::None | models::experiment::Nemesis::CapPartition => {
+            models::experiment::Nemesis::standard()
+        }
+        n => n,
+    };
+    let found = driver.explore(args.bug.as_deref(), &setup, eval, &search)?;
+    let dir = args
+        .trace_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("target").join("actsim"));
+    let mut report: models::runner::Report = models::runner::Report {
+        seeds_run: found.runs,
+        elapsed_s: found.elapsed_s.max(1e-9),
+        seeds_per_s: found.runs as f64 / found.elapsed_s.max(1e-9),
+        ..Default::default()
+    };
+    for f in &found.failures {
+        let path = dir.join(format!(
+            "sweep-{}-coverage{}-run{}.repro.json",
+            driver.name(),
+            search.start,
+            f.run
+        ));
+        f.repro.write(&path).map_err(|e| CliError::File {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let cmd = ctx.command();
+        report.failures.push(models::runner::Failure {
+            seed: f.repro.seed,
+            trace_hash: None,
+            violation: format!("{} (run {} of the search: {})", f.violation, f.run, f.how),
+            reproduce: format!("{cmd} replay {}", path.display()),
+            shrink: Some(format!("{cmd} shrink --from {}", path.display())),
+            trace: None,
+        });
+    }
+    println!(
+        "coverage-guided search: {} runs ({} fresh seeds from {}), {} coverage points, corpus {}",
+        found.runs, found.fresh, search.start, found.points, found.corpus
+    );
+    println!("{report}");
     Ok(u8::from(!report.failures.is_empty()))
 }
