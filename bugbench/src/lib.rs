@@ -10,9 +10,9 @@
 //! against the public trait. A bug counts as found only when a real checker's verdict fails
 //! the run (through [`Experiment::run`]), never by a bug-specific assertion.
 //!
-//! A [`Strategy`] turns a bug's setup into the setup a strategy runs ([`strategies`]: the
-//! bug's own random nemesis, and swarm); `examples/bench_bugs.rs` prints the table bug x
-//! strategy.
+//! The strategies are actsim's own ([`models::strategy::Strategy`]: per-seed ones, the
+//! portfolio, and the coverage-guided search of [`models::explore`]); `examples/bench_bugs.rs`
+//! prints the table bug x strategy.
 //!
 //! ```no_run
 //! for case in bugbench::catalog() {
@@ -31,6 +31,7 @@ pub mod raft;
 use models::check::Model;
 use models::evaluate::Evaluation;
 use models::experiment::{Experiment, ExperimentError, Nemesis, Setup};
+use models::explore::{Exploration, Explore};
 use models::protocol::Protocol;
 use models::runner::{Report, Runner};
 
@@ -50,8 +51,10 @@ pub trait Subject: Send + Sync {
     fn model(&self) -> Model;
     /// Runs `seed` in `setup`: `Ok(Some(violation))` if a checker (or a run error) fails it.
     fn run(&self, setup: &Setup, seed: u64) -> Result<Option<String>, ExperimentError>;
-    /// Sweeps `runner`'s seeds in `setup`.
+    /// Sweeps `runner`'s seeds in `setup` (under the runner's strategy, if it has one).
     fn sweep(&self, setup: &Setup, runner: Runner) -> Report<Evaluation>;
+    /// A coverage-guided search from `setup` ([`Experiment::explore`]).
+    fn explore(&self, setup: &Setup, search: &Explore) -> Result<Exploration, ExperimentError>;
 }
 
 /// Any [`Protocol`] as a [`Subject`].
@@ -83,6 +86,12 @@ impl<P: Protocol> Subject for Target<P> {
             .setup(setup.clone())
             .sweep(runner)
     }
+
+    fn explore(&self, setup: &Setup, search: &Explore) -> Result<Exploration, ExperimentError> {
+        Experiment::new(self.0.clone())
+            .setup(setup.clone())
+            .explore(search)
+    }
 }
 
 /// One planted bug: what it is, where it is benchmarked, and its correct twin.
@@ -106,7 +115,7 @@ pub struct BugCase {
     /// A documented invariant check of the implementation that may end a run of the bug
     /// before the checker sees it (the start of its panic message), if any.
     pub invariant: Option<&'static str>,
-    /// The setup it is benchmarked in (the "random" strategy runs it as is).
+    /// The setup it is benchmarked in (the "random" strategy runs its nemesis as is).
     pub setup: Setup,
     /// The protocol with the bug.
     pub buggy: Box<dyn Subject>,
@@ -136,50 +145,6 @@ impl BugCase {
     pub fn named(name: &str) -> Option<BugCase> {
         catalog().into_iter().find(|c| c.name == name)
     }
-}
-
-/// A testing strategy: how it changes a bug's setup before running seeds.
-///
-/// ```
-/// let s = &bugbench::strategies()[1];
-/// assert_eq!(s.name, "swarm");
-/// let setup = (s.apply)(&models::experiment::Setup::default());
-/// assert_eq!(setup.nemesis, models::experiment::Nemesis::Swarm);
-/// ```
-#[derive(Clone, Copy)]
-pub struct Strategy {
-    /// The strategy's name (a table column).
-    pub name: &'static str,
-    /// What it does, in one line.
-    pub description: &'static str,
-    /// The setup it runs for a bug benchmarked in the given one.
-    pub apply: fn(&Setup) -> Setup,
-}
-
-/// The strategies that exist today: the bug's own random (Jepsen-style) nemesis, and swarm
-/// (the seed also picks fault kinds and rates). Later strategies are more entries here.
-///
-/// ```
-/// let names: Vec<_> = bugbench::strategies().iter().map(|s| s.name).collect();
-/// assert_eq!(names, ["random", "swarm"]);
-/// ```
-pub fn strategies() -> Vec<Strategy> {
-    vec![
-        Strategy {
-            name: "random",
-            description: "the bug's setup as is: its random nemesis, one fault every 1.5 s for 1 s",
-            apply: |s| s.clone(),
-        },
-        Strategy {
-            name: "swarm",
-            description:
-                "Nemesis::Swarm: the seed also draws the fault kinds, rates and link noise",
-            apply: |s| Setup {
-                nemesis: Nemesis::Swarm,
-                ..s.clone()
-            },
-        },
-    ]
 }
 
 /// Every bug of the benchmark.

@@ -2,9 +2,9 @@
 //! and its correct twin passes the same seeds.
 //!
 //! Each range is `0..` up to and including the first seed that fails for the bug in its own
-//! setup (`examples/failing_seeds.rs` lists them; the README gives each bug's failing
-//! fraction), so the range says how deep the bug is at seed 0, and a debug-mode test stays
-//! within a few seconds (4 to 56 seeds per test). A
+//! setup under the default portfolio (`examples/failing_seeds.rs` lists them; the README gives
+//! each bug's failing fraction), so the range says how deep the bug is at seed 0, and a
+//! debug-mode test stays within a few seconds. A
 //! failure reproduces with the line the report prints (`ACTSIM_SEED=<seed> cargo test -p
 //! bugbench --test bugs <test> -- --exact`); `ACTSIM_SEEDS` widens a test's seeds.
 //!
@@ -15,6 +15,7 @@ use std::ops::Range;
 
 use bugbench::{catalog, BugCase};
 use models::runner::Runner;
+use models::strategy::Strategy;
 
 fn case(bug: &str) -> BugCase {
     match BugCase::named(bug) {
@@ -23,9 +24,11 @@ fn case(bug: &str) -> BugCase {
     }
 }
 
+/// The tests' seeds run under the default portfolio (`ACTSIM_STRATEGY` picks another).
 fn runner(test: &'static str, seeds: Range<u64>) -> Runner {
     Runner::new(test)
         .seeds(seeds)
+        .strategy(Strategy::Portfolio)
         .reproduce_with(move |seed| {
             format!("ACTSIM_SEED={seed} cargo test -p bugbench --test bugs {test} -- --exact")
         })
@@ -84,20 +87,20 @@ macro_rules! bug_tests {
 }
 
 bug_tests! {
-    abd_no_write_back_is_found, abd_no_write_back_twin_passes: "abd-no-write-back", 0..23;
-    abd_write_no_query_is_found, abd_write_no_query_twin_passes: "abd-write-no-query", 0..4;
-    raft_dup_votes_is_found, raft_dup_votes_twin_passes: "raft-dup-votes", 0..4;
+    abd_no_write_back_is_found, abd_no_write_back_twin_passes: "abd-no-write-back", 0..3;
+    abd_write_no_query_is_found, abd_write_no_query_twin_passes: "abd-write-no-query", 0..2;
+    raft_dup_votes_is_found, raft_dup_votes_twin_passes: "raft-dup-votes", 0..15;
     raft_leader_keeps_role_is_found, raft_leader_keeps_role_twin_passes:
-        "raft-leader-keeps-role", 0..56;
+        "raft-leader-keeps-role", 0..8;
     raft_read_before_noop_is_found, raft_read_before_noop_twin_passes:
-        "raft-read-before-noop", 0..26;
+        "raft-read-before-noop", 0..12;
     seq_commit_beyond_match_is_found, seq_commit_beyond_match_twin_passes:
-        "seq-commit-beyond-match", 0..36;
+        "seq-commit-beyond-match", 0..9;
     seq_uncommitted_reads_is_found, seq_uncommitted_reads_twin_passes:
-        "seq-uncommitted-reads", 0..12;
+        "seq-uncommitted-reads", 0..4;
     causal_direct_dep_only_is_found, causal_direct_dep_only_twin_passes:
-        "causal-direct-dep-only", 0..39;
-    lww_tie_local_is_found, lww_tie_local_twin_passes: "lww-tie-local", 0..36;
+        "causal-direct-dep-only", 0..1;
+    lww_tie_local_is_found, lww_tie_local_twin_passes: "lww-tie-local", 0..19;
 }
 
 /// The longer sweep: every bug fails at least one of 200 seeds and its twin none.
@@ -106,15 +109,23 @@ bug_tests! {
 fn every_bug_is_found_in_200_seeds() {
     for c in catalog() {
         let name = format!("every_bug_is_found_in_200_seeds/{}", c.name);
-        let buggy = c
-            .buggy
-            .sweep(&c.setup, Runner::new(name.clone()).seeds(0..200));
+        let buggy = c.buggy.sweep(
+            &c.setup,
+            Runner::new(name.clone())
+                .seeds(0..200)
+                .strategy(Strategy::Portfolio),
+        );
         assert!(
             !buggy.failures.is_empty(),
             "{}: no failing seed in 0..200",
             c.name
         );
-        let twin = c.twin.sweep(&c.setup, Runner::new(name).seeds(0..200));
+        let twin = c.twin.sweep(
+            &c.setup,
+            Runner::new(name)
+                .seeds(0..200)
+                .strategy(Strategy::Portfolio),
+        );
         assert!(twin.is_ok(), "{}'s twin fails:\n{twin}", c.name);
     }
 }
