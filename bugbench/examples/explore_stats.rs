@@ -41,6 +41,20 @@ fn main() {
                 .map(|p| p.to_string())
                 .collect();
             println!("points after every {} batches: {}", step, curve.join(" "));
+            let mut by: std::collections::BTreeMap<String, u64> = Default::default();
+            for f in &x.failures {
+                let kind = if f.how.starts_with("fresh") {
+                    "fresh"
+                } else if f.how.contains("faults from") {
+                    "branch: other faults"
+                } else if f.how.contains("delayed") {
+                    "branch: delayed send"
+                } else {
+                    "branch: node fault"
+                };
+                *by.entry(kind.to_string()).or_default() += 1;
+            }
+            println!("failures by how the run was made: {by:?}");
             for f in x.failures.iter().take(10) {
                 println!(
                     "  run {:>4}: {} — {}",

@@ -157,11 +157,18 @@ impl<P: Protocol> Experiment<P> {
         let mut corpus: Vec<Kept> = Vec::new();
         let mut out = Exploration::default();
         let mut next_fresh = e.start;
+        // Runs kept in the last batches: while the corpus grows, branching pays; once coverage
+        // stops growing, the search turns to fresh seeds (it never does much worse than the
+        // portfolio it starts from).
+        let mut recent: std::collections::VecDeque<u64> = std::collections::VecDeque::new();
         while out.runs < e.runs {
             let n = BATCH.min(e.runs - out.runs);
+            let window: u64 = recent.iter().sum();
+            let seen_runs = (recent.len() as u64 * BATCH).max(1);
+            let branch_p = (0.1 + 4.0 * window as f64 / seen_runs as f64).min(0.75);
             let batch: Vec<Candidate> = (0..n)
                 .map(|_| {
-                    if corpus.is_empty() || rng.random_bool(0.25) {
+                    if corpus.is_empty() || !rng.random_bool(branch_p) {
                         let seed = next_fresh;
                         next_fresh = next_fresh.wrapping_add(1);
                         Candidate {
@@ -198,6 +205,7 @@ impl<P: Protocol> Experiment<P> {
                 }
             });
             out.elapsed_s += report.elapsed_s;
+            let kept_before = corpus.len();
             for (k, o) in report.outcomes.into_iter().enumerate() {
                 let c = &batch[k];
                 out.runs += 1;
@@ -246,6 +254,10 @@ impl<P: Protocol> Experiment<P> {
                 }
             }
             out.growth.push(out.points);
+            recent.push_back((corpus.len() - kept_before) as u64);
+            if recent.len() > 4 {
+                recent.pop_front();
+            }
             if e.stop_at_first && !out.failures.is_empty() {
                 break;
             }

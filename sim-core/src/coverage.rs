@@ -9,7 +9,8 @@
 //!   when only "one" was seen. A message's kind is what the simulation's kind function says
 //!   (for a protocol's messages: the enum variant);
 //! - **points the protocol reports**, with [`Env::cover`](crate::Env::cover): a state
-//!   abstraction of its own choosing (`env.cover(&(role, "stepped down"))`).
+//!   abstraction of its own choosing (`env.cover(&(role, "stepped down"))`), with the same
+//!   hit-count buckets.
 //!
 //! Points are hashed into a 64K map, so a run's coverage is a short list of point indices in
 //! the order they were first hit, each with its virtual time: what coverage-guided exploration
@@ -88,11 +89,7 @@ impl Recorder {
         }
         let edge = stable_hash(&(self.last[node], kind));
         self.last[node] = kind;
-        let slot = &mut self.counts[(edge >> 48) as usize];
-        *slot = slot.saturating_add(1);
-        if let Some(bucket) = bucket_start(*slot) {
-            self.coverage.hit(stable_hash(&(edge, bucket)), now);
-        }
+        self.count(edge, now);
     }
 
     /// A timer fired at `node`.
@@ -108,9 +105,18 @@ impl Recorder {
         self.last[node] = RESTART;
     }
 
-    /// A point the protocol reported.
+    /// A point the protocol reported, with the same hit-count buckets as edges (a run that
+    /// reaches a state three times is new where one that reached it once was seen).
     pub(crate) fn point(&mut self, point: u64, now: SimTime) {
-        self.coverage.hit(stable_hash(&("cover", point)), now);
+        self.count(stable_hash(&("cover", point)), now);
+    }
+
+    fn count(&mut self, key: u64, now: SimTime) {
+        let slot = &mut self.counts[(key >> 48) as usize];
+        *slot = slot.saturating_add(1);
+        if let Some(bucket) = bucket_start(*slot) {
+            self.coverage.hit(stable_hash(&(key, bucket)), now);
+        }
     }
 }
 
