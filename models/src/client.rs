@@ -332,7 +332,9 @@ where
         if let Some(n) = self.script.op_number() {
             // Operation n's requests are ids (n + 1) * 2^20 + attempt: still increasing, and
             // the same whatever ran before.
-            self.next_id = self.next_id.max(n.saturating_add(1).saturating_mul(ATTEMPTS));
+            self.next_id = self
+                .next_id
+                .max(n.saturating_add(1).saturating_mul(ATTEMPTS));
         }
         let id = self.fresh_id();
         let deadline = self
