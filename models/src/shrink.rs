@@ -396,7 +396,7 @@ fn ddmin<T: Clone>(items: &mut Vec<T>, mut fails: impl FnMut(&[T]) -> Option<boo
 }
 
 /// The most candidates one size of [`smallest_failing_subset`] may cost.
-const SUBSETS_PER_SIZE: u64 = 100;
+const SUBSETS_PER_SIZE: u64 = 50;
 
 /// Subsets that [`smallest_failing_subset`] adds to the anchor: at most this many items.
 const SUBSET_MAX: usize = 3;
@@ -409,7 +409,7 @@ const SUBSET_MAX: usize = 3;
 fn smallest_failing_subset<T: Clone>(
     anchor: &[T],
     pool: &[T],
-    mut fails: impl FnMut(&[T]) -> Option<bool>,
+    mut fails: impl FnMut(&[T]) -> Option<Option<Vec<T>>>,
 ) -> Option<Vec<T>> {
     let binomial = |m: usize, k: usize| -> u64 {
         (0..k).fold(1u64, |c, i| {
@@ -433,8 +433,8 @@ fn smallest_failing_subset<T: Clone>(
             candidate.extend(pick.iter().map(|&i| pool[i].clone()));
             match fails(&candidate) {
                 None => return None,
-                Some(true) => return Some(candidate),
-                Some(false) => {}
+                Some(Some(found)) => return Some(found),
+                Some(None) => {}
             }
             // The next k-subset of pool[..m] in lexicographic order.
             let Some(i) = (0..k).rev().find(|&i| pick[i] < m - k + i) else {
@@ -447,6 +447,23 @@ fn smallest_failing_subset<T: Clone>(
         }
     }
     None
+}
+
+/// `ops` with each client's operations after its first pinned at that first one's time, so
+/// they run back to back (a pinned operation starts at its time or when the one before it
+/// completes, whichever is later).
+fn back_to_back(ops: &[PinnedOp]) -> Vec<PinnedOp> {
+    let mut first: BTreeMap<u32, u64> = BTreeMap::new();
+    for o in ops {
+        let t = first.entry(o.client).or_insert(o.at_ns);
+        *t = (*t).min(o.at_ns);
+    }
+    ops.iter()
+        .map(|o| PinnedOp {
+            at_ns: first[&o.client],
+            ..*o
+        })
+        .collect()
 }
 
 impl<P: Protocol> Experiment<P> {
@@ -602,6 +619,9 @@ impl<P: Protocol> Experiment<P> {
         // tried by relevance: operations on a blamed key first, then the rest, each group
         // nearest in time to the first blamed operation first.
         let anchored_subsets = |best: Candidate, last: &mut Run| -> Candidate {
+            // At most a quarter of the budget, so that a small budget still reaches the
+            // other passes.
+            let stop = runs.get().saturating_add(budget.runs / 4);
             let blamed = blamed_ops(&last.evaluation);
             let at = invoked_at(last, &base, Some(&best.ops));
             let anchor: Vec<PinnedOp> = at
@@ -638,11 +658,26 @@ impl<P: Protocol> Experiment<P> {
             // then the blamed ones with a few others.
             for (anchor, pool) in [(&[][..], &all), (&anchor[..], &pool)] {
                 let found = smallest_failing_subset(anchor, pool, |o| {
+                    if runs.get() >= stop {
+                        return None;
+                    }
                     let c = Candidate {
                         ops: o.to_vec(),
                         ..best.clone()
                     };
-                    attempt(&c, last)
+                    if !attempt(&c, last)? {
+                        // The same operations back to back: each client's operations after
+                        // its first are invoked as soon as the one before completes. Without
+                        // the operations in between, the moment a race needs may be right
+                        // after the previous operation, no longer at its own time.
+                        let tight = back_to_back(&c.ops);
+                        if tight == c.ops {
+                            return Some(None);
+                        }
+                        let c = Candidate { ops: tight, ..c };
+                        return Some(attempt(&c, last)?.then_some(c.ops));
+                    }
+                    Some(Some(c.ops))
                 });
                 if let Some(ops) = found {
                     return Candidate { ops, ..best };
