@@ -88,15 +88,15 @@ bug_tests! {
     abd_write_no_query_is_found, abd_write_no_query_twin_passes: "abd-write-no-query", 0..4;
     raft_dup_votes_is_found, raft_dup_votes_twin_passes: "raft-dup-votes", 0..4;
     raft_leader_keeps_role_is_found, raft_leader_keeps_role_twin_passes:
-        "raft-leader-keeps-role", 0..56;
+        "raft-leader-keeps-role", 0..4;
     raft_read_before_noop_is_found, raft_read_before_noop_twin_passes:
-        "raft-read-before-noop", 0..26;
+        "raft-read-before-noop", 0..56;
     seq_commit_beyond_match_is_found, seq_commit_beyond_match_twin_passes:
-        "seq-commit-beyond-match", 0..36;
+        "seq-commit-beyond-match", 0..61;
     seq_uncommitted_reads_is_found, seq_uncommitted_reads_twin_passes:
         "seq-uncommitted-reads", 0..12;
     causal_direct_dep_only_is_found, causal_direct_dep_only_twin_passes:
-        "causal-direct-dep-only", 0..39;
+        "causal-direct-dep-only", 0..96;
     lww_tie_local_is_found, lww_tie_local_twin_passes: "lww-tie-local", 0..36;
 }
 
