@@ -49,7 +49,7 @@ const BACKUP: NodeId = NodeId(1);
 //    `KvMsg::Request` / `KvMsg::Reply`, these as `KvMsg::Peer`.
 
 #[derive(Clone, Debug, Hash)]
-enum PbMsg {
+pub enum PbMsg {
     /// Backup -> primary: a client's request, to be answered directly to `client`.
     Forward { client: NodeId, req: KvRequest },
     /// Primary -> backup: the `seq`-th write.
@@ -63,9 +63,9 @@ enum PbMsg {
 //    same code runs live with `actsim::live`). Timers arrive as `Timeout<Tick>` messages.
 
 #[derive(Clone, Copy, Debug, Hash)]
-struct Tick; // the primary's retransmission timer
+pub struct Tick; // the primary's retransmission timer
 
-struct Node<E> {
+pub struct Node<E> {
     env: E,
     bug: bool,
     store: BTreeMap<Key, Value>,
@@ -222,11 +222,14 @@ impl<E: Env<Msg = KvMsg<PbMsg>, Timer = Tick>> Handler<ReadLocal> for Node<E> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 3. The protocol: a small value (here: is the bug on?) that builds the replicas.
+// 3. The protocol: a small value (here: is the bug on?) that builds the replicas. (Public, with
+//    its message, timer and replica types, only so that tests/hand_made.rs and the shrink
+//    bench can include this file as a module.)
 
 #[derive(Clone, Debug, Default)]
-struct PrimaryBackup {
-    bug: bool,
+pub struct PrimaryBackup {
+    /// The planted bug `ack-early` is on.
+    pub bug: bool,
 }
 
 impl Protocol for PrimaryBackup {

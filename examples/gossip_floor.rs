@@ -65,6 +65,7 @@ struct World {
     effects: RefCell<Vec<Effect>>,
     next_timer: Cell<u64>,
     rngs: Vec<RefCell<Pcg64>>,
+    seed: u64,
 }
 
 /// The least an [`Env`] can be: virtual time, a buffer of effects, a random stream per node.
@@ -109,6 +110,9 @@ impl Env for FloorEnv {
     }
     fn rng(&self) -> RefMut<'_, Pcg64> {
         self.world.rngs[self.me.0 as usize].borrow_mut()
+    }
+    fn key_seed(&self) -> u64 {
+        sim_core::rng::node_key_seed(self.world.seed, self.me.0)
     }
 }
 
@@ -257,6 +261,7 @@ fn world(seed: u64) -> Rc<World> {
         rngs: (0..n)
             .map(|i| RefCell::new(Pcg64::seed_from_u64(seed ^ (i + 1))))
             .collect(),
+        seed,
     })
 }
 

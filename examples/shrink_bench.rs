@@ -3,14 +3,17 @@
 //! ```sh
 //! cargo run --release --example shrink_bench            # every planted bug, first failing seed
 //! cargo run --release --example shrink_bench -- --seeds 0..50 --runs 3000
+//! cargo run --release --example shrink_bench -- --every # every failing seed of --seeds
 //! ```
 //!
 //! For each built-in protocol's planted bug, under random partitions, crashes and pauses with 1%
-//! message loss (the custom protocol's bug: `cargo run --release --example custom_protocol --
-//! shrink --bug ack-early --seed N`):
-//! the first failing seed, then faults / client operations / message anomalies before and after
-//! shrinking, the runs tried and the wall-clock seconds. Every shrunk run is checked to fail the
-//! same way and its correct twin to pass it.
+//! message loss, and for the custom example's `ack-early` (examples/custom_protocol.rs) in its
+//! own setup (its two nodes keep nothing across a crash, so its nemesis partitions and pauses):
+//! the first failing seed (with `--every`: each failing seed), then faults / client operations
+//! / message anomalies before and after shrinking, the runs tried and the wall-clock seconds.
+//! Every shrunk run is checked to fail the same way and its correct twin to pass it. The
+//! smallest failing runs made by hand, which the shrunk ones are held to within twice of, are
+//! `tests/hand_made.rs`.
 
 use std::time::Instant;
 
@@ -23,21 +26,48 @@ use models::runner::Seeds;
 use models::sequential::Sequential;
 use models::shrink::ShrinkBudget;
 
-fn bench<P: Protocol>(bug: &str, buggy: P, twin: P, seeds: &Seeds, budget: ShrinkBudget) {
-    let setup = |p: P| {
-        let mut e = Experiment::new(p).nemesis(Nemesis::standard());
-        e.setup.link.loss = 0.01;
-        e
-    };
-    let (exp, twin) = (setup(buggy), setup(twin));
+#[path = "custom_protocol.rs"]
+#[allow(dead_code)]
+mod custom_protocol;
+
+/// The built-ins' bench setup: the protocol's own, the standard nemesis, 1% loss.
+fn standard<P: Protocol>(p: P) -> Experiment<P> {
+    let mut e = Experiment::new(p).nemesis(Nemesis::standard());
+    e.setup.link.loss = 0.01;
+    e
+}
+
+fn bench<P: Protocol>(
+    bug: &str,
+    (exp, twin): (Experiment<P>, Experiment<P>),
+    seeds: &Seeds,
+    budget: ShrinkBudget,
+    every: bool,
+) {
     let name = format!("{} --bug {bug}", exp.protocol.name());
-    let Some(seed) = seeds
+    let failing = seeds
         .iter()
-        .find(|&s| exp.run(s).is_ok_and(|r| r.violation().is_some()))
-    else {
+        .filter(|&s| exp.run(s).is_ok_and(|r| r.violation().is_some()));
+    let mut any = false;
+    for seed in failing {
+        any = true;
+        shrink_one(&name, &exp, &twin, seed, budget);
+        if !every {
+            break;
+        }
+    }
+    if !any {
         println!("{name:<34} no failing seed in {seeds}");
-        return;
-    };
+    }
+}
+
+fn shrink_one<P: Protocol>(
+    name: &str,
+    exp: &Experiment<P>,
+    twin: &Experiment<P>,
+    seed: u64,
+    budget: ShrinkBudget,
+) {
     let start = Instant::now();
     let shrunk = match exp.shrink_within(seed, budget) {
         Ok(Some(s)) => s,
@@ -73,8 +103,13 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut seeds = Seeds::range(0..30);
     let mut budget = ShrinkBudget::default();
+    let mut every = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        if a == "--every" {
+            every = true;
+            continue;
+        }
         let value = it.next();
         let bad = |what: &str| -> ! {
             eprintln!("shrink_bench: {a}: {what}");
@@ -87,51 +122,47 @@ fn main() {
             ("--runs", Some(v)) => {
                 budget.runs = v.parse().unwrap_or_else(|_| bad("not a number of runs"))
             }
-            _ => bad("unknown flag or missing value (flags: --seeds A..B, --runs N)"),
+            _ => bad("unknown flag or missing value (flags: --seeds A..B, --runs N, --every)"),
         }
     }
     println!(
-        "shrinking the first failing seed of each planted bug (budget {} runs)",
+        "shrinking {} failing seed of each planted bug (budget {} runs)",
+        if every { "every" } else { "the first" },
         budget.runs
     );
-    bench(
-        "no-anti-entropy",
-        Eventual {
-            bug: true,
-            ..Eventual::default()
-        },
-        Eventual::default(),
-        &seeds,
-        budget,
-    );
-    bench(
-        "no-deps",
-        Causal {
+    let pair = |bug: Eventual| (standard(bug), standard(Eventual::default()));
+    let eventual = pair(Eventual {
+        bug: true,
+        ..Eventual::default()
+    });
+    bench("no-anti-entropy", eventual, &seeds, budget, every);
+    let causal = (
+        standard(Causal {
             bug: true,
             ..Causal::default()
-        },
-        Causal::default(),
-        &seeds,
-        budget,
+        }),
+        standard(Causal::default()),
     );
-    bench(
-        "no-session",
-        Sequential {
+    bench("no-deps", causal, &seeds, budget, every);
+    let sequential = (
+        standard(Sequential {
             bug: true,
             ..Sequential::default()
-        },
-        Sequential::default(),
-        &seeds,
-        budget,
+        }),
+        standard(Sequential::default()),
     );
-    bench(
-        "stale-read",
-        Linearizable {
+    bench("no-session", sequential, &seeds, budget, every);
+    let linearizable = (
+        standard(Linearizable {
             bug: true,
             ..Linearizable::default()
-        },
-        Linearizable::default(),
-        &seeds,
-        budget,
+        }),
+        standard(Linearizable::default()),
     );
+    bench("stale-read", linearizable, &seeds, budget, every);
+    let custom = (
+        Experiment::new(custom_protocol::PrimaryBackup { bug: true }),
+        Experiment::new(custom_protocol::PrimaryBackup::default()),
+    );
+    bench("ack-early", custom, &seeds, budget, every);
 }

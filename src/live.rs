@@ -29,6 +29,7 @@ pub struct LiveEnv<M: Payload, T: Payload> {
     timers: Recipient<Timeout<T>>,
     pending: Rc<RefCell<BTreeSet<TimerId>>>,
     rng: RefCell<Pcg64>,
+    key_seed: u64,
 }
 
 impl<M: Payload, T: Payload> Env for LiveEnv<M, T> {
@@ -73,6 +74,10 @@ impl<M: Payload, T: Payload> Env for LiveEnv<M, T> {
 
     fn rng(&self) -> RefMut<'_, Pcg64> {
         self.rng.borrow_mut()
+    }
+
+    fn key_seed(&self) -> u64 {
+        self.key_seed
     }
 }
 
@@ -123,6 +128,7 @@ impl<M: Payload> LiveCluster<M> {
             timers: addr.clone().recipient(),
             pending: Rc::default(),
             rng: RefCell::new(stream(self.seed, Purpose::Node(me.0))),
+            key_seed: sim_core::rng::node_key_seed(self.seed, me.0),
         };
         self.dir.nodes.borrow_mut().push(addr.recipient());
         ctx.run(factory(env, Durable::new(durable)));

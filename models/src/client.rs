@@ -138,6 +138,14 @@ pub trait Script: Clone + Unpin + 'static {
     /// The current operation ended with `outcome` (`Info` = timed out); returns how long to wait
     /// before the next one.
     fn completed(&mut self, op: &Op, outcome: &Outcome<Ret>, ctx: &mut Ctx) -> Duration;
+    /// The identity of the operation [`Script::next_op`] just returned, if the script numbers
+    /// its operations (strictly increasing within the client). The client derives the
+    /// operation's request ids from it, so an operation's requests carry the same ids whatever
+    /// other operations ran before it (what shrinking removes). Default: `None`, ids count
+    /// the client's requests.
+    fn op_number(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The seeded key-value workload as a [`Script`]: operations drawn from a [`Workload`], think
@@ -241,7 +249,14 @@ impl Script for KvScript {
         self.next += 1;
         self.wait_pinned(ctx.now).unwrap_or(think)
     }
+
+    fn op_number(&self) -> Option<u64> {
+        Some(self.next)
+    }
 }
+
+/// Request ids an operation numbered by its script may use (its attempts).
+const ATTEMPTS: u64 = 1 << 20;
 
 struct Pending {
     id: u64,
@@ -314,6 +329,13 @@ where
             self.process,
             op.clone(),
         );
+        if let Some(n) = self.script.op_number() {
+            // Operation n's requests are ids (n + 1) * 2^20 + attempt: still increasing, and
+            // the same whatever ran before.
+            self.next_id = self
+                .next_id
+                .max(n.saturating_add(1).saturating_mul(ATTEMPTS));
+        }
         let id = self.fresh_id();
         let deadline = self
             .env

@@ -811,6 +811,10 @@ pub struct Outcome {
     /// Messages dropped by loss, duplicated or delayed, in send order, by identity.
     #[serde(default)]
     pub anomalies: Vec<sim_net::Anomaly>,
+    /// In a replay with message anomalies: every message sent on their links (identity, ms
+    /// sent), what shrinking needs to follow an anomaly whose message's content changed.
+    #[serde(skip)]
+    pub replay_sends: Vec<(sim_net::MessageId, f64)>,
     /// If the run ended in an error (an actor panic), what it was: results up to then are kept.
     pub error: Option<String>,
     /// Every event's hash, if the simulation was asked to keep them.
@@ -875,10 +879,13 @@ impl<P: Protocol> Cluster<P> {
         if let Err(e) = self.sim.finish_trace() {
             error.get_or_insert(e.to_string());
         }
-        let anomalies = sim_net::with_net(&mut self.sim, |net, _, _| net.anomalies().to_vec())
-            .unwrap_or_default();
+        let (anomalies, replay_sends) = sim_net::with_net(&mut self.sim, |net, _, _| {
+            (net.anomalies().to_vec(), net.replay_link_sends().to_vec())
+        })
+        .unwrap_or_default();
         Ok(Outcome {
             anomalies,
+            replay_sends,
             summary: self.sim.summary(),
             history: self.history.take(),
             final_reads,

@@ -285,6 +285,19 @@ impl Candidate {
 /// order. `pinned`: the operations the run was asked to run (their indices); `None`: the
 /// workload's own, numbered from 0 per client.
 fn invoked(run: &Run, setup: &Setup, pinned: Option<&[PinnedOp]>) -> Vec<PinnedOp> {
+    invoked_at(run, setup, pinned)
+        .into_iter()
+        .map(|(_, p, _)| p)
+        .collect()
+}
+
+/// [`invoked`], each with its index in the run's history (what the checkers blame) and the
+/// key it touched.
+fn invoked_at(
+    run: &Run,
+    setup: &Setup,
+    pinned: Option<&[PinnedOp]>,
+) -> Vec<(usize, PinnedOp, Option<crate::op::Key>)> {
     let mut indices: BTreeMap<u32, std::collections::VecDeque<u64>> = BTreeMap::new();
     if let Some(p) = pinned {
         let mut sorted = p.to_vec();
@@ -295,7 +308,14 @@ fn invoked(run: &Run, setup: &Setup, pinned: Option<&[PinnedOp]>) -> Vec<PinnedO
     }
     let mut next: BTreeMap<u32, u64> = BTreeMap::new();
     let mut out = Vec::new();
-    for o in run.outcome.history.operations().unwrap_or_default() {
+    for (i, o) in run
+        .outcome
+        .history
+        .operations()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         let Some(node) = o.node else { continue };
         let Some(c) = node.0.checked_sub(setup.replicas) else {
             continue;
@@ -311,11 +331,12 @@ fn invoked(run: &Run, setup: &Setup, pinned: Option<&[PinnedOp]>) -> Vec<PinnedO
                 *n - 1
             }
         };
-        out.push(PinnedOp {
+        let pin = PinnedOp {
             client: c,
             n,
             at_ns: o.invoke_time.as_nanos(),
-        });
+        };
+        out.push((i, pin, o.op.keys().first().map(|k| (*k).clone())));
     }
     out
 }
@@ -326,16 +347,9 @@ fn invoked_keys(
     setup: &Setup,
     pinned: &[PinnedOp],
 ) -> BTreeMap<PinnedOp, crate::op::Key> {
-    let ops = run.outcome.history.operations().unwrap_or_default();
-    let client_ops = ops.iter().filter(|o| {
-        o.node
-            .and_then(|n| n.0.checked_sub(setup.replicas))
-            .is_some()
-    });
-    invoked(run, setup, Some(pinned))
+    invoked_at(run, setup, Some(pinned))
         .into_iter()
-        .zip(client_ops)
-        .filter_map(|(p, o)| o.op.keys().first().map(|k| (p, (*k).clone())))
+        .filter_map(|(_, p, k)| k.map(|k| (p, k)))
         .collect()
 }
 
@@ -381,6 +395,77 @@ fn ddmin<T: Clone>(items: &mut Vec<T>, mut fails: impl FnMut(&[T]) -> Option<boo
     }
 }
 
+/// The most candidates one size of [`smallest_failing_subset`] may cost.
+const SUBSETS_PER_SIZE: u64 = 50;
+
+/// Subsets that [`smallest_failing_subset`] adds to the anchor: at most this many items.
+const SUBSET_MAX: usize = 3;
+
+/// The first failing candidate `anchor` + `k` items of `pool`, for `k` = 0, 1, 2, 3 (the
+/// smallest first), each size taking the subsets of the longest prefix of `pool` that has at
+/// most [`SUBSETS_PER_SIZE`] of them, in lexicographic order of positions (so `pool` is best
+/// ordered by relevance). Only candidates smaller than `anchor` + `pool` are tried; `None` if
+/// none fails or the budget ran out.
+fn smallest_failing_subset<T: Clone>(
+    anchor: &[T],
+    pool: &[T],
+    mut fails: impl FnMut(&[T]) -> Option<Option<Vec<T>>>,
+) -> Option<Vec<T>> {
+    let binomial = |m: usize, k: usize| -> u64 {
+        (0..k).fold(1u64, |c, i| {
+            c.saturating_mul((m - i) as u64) / (i as u64 + 1)
+        })
+    };
+    for k in 0..=SUBSET_MAX.min(pool.len().saturating_sub(1)) {
+        if k == 0 && anchor.is_empty() {
+            continue;
+        }
+        let m = (k..=pool.len())
+            .take_while(|&m| binomial(m, k) <= SUBSETS_PER_SIZE)
+            .last()
+            .unwrap_or(0);
+        if m < k {
+            break;
+        }
+        let mut pick: Vec<usize> = (0..k).collect();
+        loop {
+            let mut candidate: Vec<T> = anchor.to_vec();
+            candidate.extend(pick.iter().map(|&i| pool[i].clone()));
+            match fails(&candidate) {
+                None => return None,
+                Some(Some(found)) => return Some(found),
+                Some(None) => {}
+            }
+            // The next k-subset of pool[..m] in lexicographic order.
+            let Some(i) = (0..k).rev().find(|&i| pick[i] < m - k + i) else {
+                break;
+            };
+            pick[i] += 1;
+            for j in i + 1..k {
+                pick[j] = pick[j - 1] + 1;
+            }
+        }
+    }
+    None
+}
+
+/// `ops` with each client's operations after its first pinned at that first one's time, so
+/// they run back to back (a pinned operation starts at its time or when the one before it
+/// completes, whichever is later).
+fn back_to_back(ops: &[PinnedOp]) -> Vec<PinnedOp> {
+    let mut first: BTreeMap<u32, u64> = BTreeMap::new();
+    for o in ops {
+        let t = first.entry(o.client).or_insert(o.at_ns);
+        *t = (*t).min(o.at_ns);
+    }
+    ops.iter()
+        .map(|o| PinnedOp {
+            at_ns: first[&o.client],
+            ..*o
+        })
+        .collect()
+}
+
 impl<P: Protocol> Experiment<P> {
     /// The replay file of `seed`: its schedule and message anomalies made explicit, so the
     /// file replays the seed exactly (the same trace hash).
@@ -411,11 +496,15 @@ impl<P: Protocol> Experiment<P> {
         self.shrink_within(seed, ShrinkBudget::default())
     }
 
-    /// Shrinks the failure of `seed`: passes over the fault schedule, the clients, the client
-    /// operations, the message anomalies and the fault phase's length, each keeping only
-    /// candidates that fail the same way ([`FailureKind`]: the same model, the same kind of
-    /// counterexample). The experiment's structure (heal, quiet phase, final reads) is not a
-    /// candidate, so a shrunk run never fails for lack of a heal.
+    /// Shrinks the failure of `seed`, each pass keeping only candidates that fail the same
+    /// way ([`FailureKind`]: the same model, the same kind of counterexample): the shortest
+    /// failing prefix of the operations, the shortest window of operations before the last,
+    /// ddmin over the message anomalies and then the faults, only the blamed keys' or
+    /// clients' operations, whole clients, whole keys, a few operations (any, then the
+    /// blamed ones with a few others, smallest sets first), ddmin over the operations, and
+    /// the fault phase's length; repeated while it shrinks. An anomaly whose message's
+    /// content changed follows it (see the code). The experiment's structure (heal, quiet
+    /// phase, final reads) is not a candidate, so a shrunk run never fails for lack of a heal.
     pub fn shrink_within(
         &self,
         seed: u64,
@@ -445,17 +534,156 @@ impl<P: Protocol> Experiment<P> {
         };
         let runs = std::cell::Cell::new(0usize);
         let mut last_run = first.clone();
+        // Anomalies follow their messages. An anomaly is matched by its message's identity,
+        // content included; removing an operation or a fault can change that content (a
+        // write's stamp or dependencies, a log index) while the message is still sent, on the
+        // same link, at about the same time. A candidate that does not fail and left an
+        // anomaly unmatched is tried once more with each such anomaly moved to the message
+        // sent on its link nearest its time (within 20 ms) that has none; if that fails the
+        // same way, the move is kept for every later candidate.
+        let moved: std::cell::RefCell<BTreeMap<sim_net::MessageId, sim_net::Anomaly>> =
+            Default::default();
+        let follow = |msgs: &[sim_net::Anomaly]| -> Vec<sim_net::Anomaly> {
+            let moved = moved.borrow();
+            msgs.iter()
+                .map(|a| {
+                    let mut a = *a;
+                    for _ in 0..=moved.len() {
+                        match moved.get(&a.id) {
+                            Some(b) => a = *b,
+                            None => break,
+                        }
+                    }
+                    a
+                })
+                .collect()
+        };
+        let last_ok: std::cell::RefCell<Option<Candidate>> = Default::default();
         let attempt = |c: &Candidate, last: &mut Run| -> Option<bool> {
             if runs.get() >= budget.runs {
                 return None;
             }
             runs.set(runs.get() + 1);
+            let mut c = c.clone();
+            c.messages = follow(&c.messages);
             let run = exp.clone().setup(c.setup(&base)).run(seed).ok()?;
-            let same = FailureKind::of(&run).as_ref() == Some(&kind);
-            if same {
+            if FailureKind::of(&run).as_ref() == Some(&kind) {
                 *last = run;
+                *last_ok.borrow_mut() = Some(c);
+                return Some(true);
             }
-            Some(same)
+            let applied: BTreeSet<sim_net::MessageId> =
+                run.outcome.anomalies.iter().map(|a| a.id).collect();
+            let mut taken: BTreeSet<sim_net::MessageId> = applied.clone();
+            taken.extend(c.messages.iter().map(|a| a.id));
+            let mut moves = Vec::new();
+            for a in c.messages.iter().filter(|a| !applied.contains(&a.id)) {
+                let nearest = run
+                    .outcome
+                    .replay_sends
+                    .iter()
+                    .filter(|(id, at)| {
+                        (id.from, id.to) == (a.id.from, a.id.to)
+                            && !taken.contains(id)
+                            && (at - a.at_ms).abs() <= 20.0
+                    })
+                    .min_by(|x, y| (x.1 - a.at_ms).abs().total_cmp(&(y.1 - a.at_ms).abs()));
+                if let Some(&(id, at_ms)) = nearest {
+                    taken.insert(id);
+                    moves.push((a.id, sim_net::Anomaly { id, at_ms, ..*a }));
+                }
+            }
+            if moves.is_empty() || runs.get() >= budget.runs {
+                return Some(false);
+            }
+            runs.set(runs.get() + 1);
+            let mut again = c.clone();
+            for m in &mut again.messages {
+                if let Some((_, b)) = moves.iter().find(|(from, _)| *from == m.id) {
+                    *m = *b;
+                }
+            }
+            let run = exp.clone().setup(again.setup(&base)).run(seed).ok()?;
+            if FailureKind::of(&run).as_ref() != Some(&kind) {
+                return Some(false);
+            }
+            moved.borrow_mut().extend(moves);
+            *last = run;
+            *last_ok.borrow_mut() = Some(again);
+            Some(true)
+        };
+        // The blamed operations with a few others, smallest first. ddmin leaves a set from
+        // which no single removal still fails, but removing an operation changes the content
+        // of later messages (request ids, log entries), so latencies and the protocol's timing
+        // move: a much smaller set may still fail where no one removal does. The others are
+        // tried by relevance: operations on a blamed key first, then the rest, each group
+        // nearest in time to the first blamed operation first.
+        let anchored_subsets = |best: Candidate, last: &mut Run| -> Candidate {
+            // At most a quarter of the budget, so that a small budget still reaches the
+            // other passes.
+            let stop = runs.get().saturating_add(budget.runs / 4);
+            let blamed = blamed_ops(&last.evaluation);
+            let at = invoked_at(last, &base, Some(&best.ops));
+            let anchor: Vec<PinnedOp> = at
+                .iter()
+                .filter(|(i, _, _)| blamed.contains(i))
+                .map(|(_, p, _)| *p)
+                .collect();
+            let keys: BTreeSet<crate::op::Key> = at
+                .iter()
+                .filter(|(i, _, _)| blamed.contains(i))
+                .filter_map(|(_, _, k)| k.clone())
+                .collect();
+            let on_key: BTreeSet<PinnedOp> = at
+                .iter()
+                .filter(|(_, _, k)| k.as_ref().is_some_and(|k| keys.contains(k)))
+                .map(|(_, p, _)| *p)
+                .collect();
+            let focus = anchor
+                .iter()
+                .map(|o| o.at_ns)
+                .min()
+                .or_else(|| best.ops.iter().map(|o| o.at_ns).max())
+                .unwrap_or(0);
+            let mut pool: Vec<PinnedOp> = best
+                .ops
+                .iter()
+                .copied()
+                .filter(|o| !anchor.contains(o))
+                .collect();
+            pool.sort_by_key(|o| (!on_key.contains(o), o.at_ns.abs_diff(focus), *o));
+            let mut all: Vec<PinnedOp> = best.ops.clone();
+            all.sort_by_key(|o| (!on_key.contains(o), o.at_ns.abs_diff(focus), *o));
+            // Any few operations first (what is left may not hold the smallest failing set),
+            // then the blamed ones with a few others.
+            for (anchor, pool) in [(&[][..], &all), (&anchor[..], &pool)] {
+                let found = smallest_failing_subset(anchor, pool, |o| {
+                    if runs.get() >= stop {
+                        return None;
+                    }
+                    let c = Candidate {
+                        ops: o.to_vec(),
+                        ..best.clone()
+                    };
+                    if !attempt(&c, last)? {
+                        // The same operations back to back: each client's operations after
+                        // its first are invoked as soon as the one before completes. Without
+                        // the operations in between, the moment a race needs may be right
+                        // after the previous operation, no longer at its own time.
+                        let tight = back_to_back(&c.ops);
+                        if tight == c.ops {
+                            return Some(None);
+                        }
+                        let c = Candidate { ops: tight, ..c };
+                        return Some(attempt(&c, last)?.then_some(c.ops));
+                    }
+                    Some(Some(c.ops))
+                });
+                if let Some(ops) = found {
+                    return Candidate { ops, ..best };
+                }
+            }
+            best
         };
         // The explicit form of the seed must fail the same way (it is the same run).
         if attempt(&best, &mut last_run) != Some(true) {
@@ -487,6 +715,43 @@ impl<P: Protocol> Experiment<P> {
                 }
             }
             best.ops = ops[..hi.max(lo).min(ops.len())].to_vec();
+            // Everything long before the failure can often go too: keep only the operations
+            // invoked in a window that ends with the last one, shortest window first (0.1 s,
+            // doubling). What a failure needs is usually the last moments before it.
+            let mut ops = best.ops.clone();
+            ops.sort_by_key(|o| o.at_ns);
+            if let (Some(first), Some(last)) = (ops.first(), ops.last()) {
+                let (first, last) = (first.at_ns, last.at_ns);
+                let mut window = 100_000_000u64;
+                while window < last - first {
+                    let from = last - window;
+                    let c = Candidate {
+                        ops: ops.iter().copied().filter(|o| o.at_ns >= from).collect(),
+                        ..best.clone()
+                    };
+                    match attempt(&c, &mut last_run) {
+                        Some(true) => {
+                            best = c;
+                            break;
+                        }
+                        Some(false) => window *= 2,
+                        None => break,
+                    }
+                }
+            }
+            // Message anomalies before faults: an anomaly is matched by its message's
+            // content, which the later passes change (a write's stamp, a log index), while a
+            // fault is matched by time and node. Where either can cause the failure, the
+            // fault survives the passes that follow.
+            let mut messages = best.messages.clone();
+            ddmin(&mut messages, |m| {
+                let c = Candidate {
+                    messages: m.to_vec(),
+                    ..best.clone()
+                };
+                attempt(&c, &mut last_run)
+            });
+            best.messages = messages;
             // Faults.
             let mut faults = best.faults.clone();
             ddmin(&mut faults, |f| {
@@ -497,16 +762,44 @@ impl<P: Protocol> Experiment<P> {
                 attempt(&c, &mut last_run)
             });
             best.faults = faults;
-            // Message anomalies.
-            let mut messages = best.messages.clone();
-            ddmin(&mut messages, |m| {
-                let c = Candidate {
-                    messages: m.to_vec(),
+            // Only what the checker blames: the operations on the keys it blames, then the
+            // operations of the clients it blames (one run each).
+            let blamed = blamed_ops(&last_run.evaluation);
+            let at = invoked_at(&last_run, &base, Some(&best.ops));
+            let blamed_keys: BTreeSet<crate::op::Key> = at
+                .iter()
+                .filter(|(i, _, _)| blamed.contains(i))
+                .filter_map(|(_, _, k)| k.clone())
+                .collect();
+            let blamed_clients: BTreeSet<u32> = at
+                .iter()
+                .filter(|(i, _, _)| blamed.contains(i))
+                .map(|(_, p, _)| p.client)
+                .collect();
+            let on_keys: BTreeSet<PinnedOp> = at
+                .iter()
+                .filter(|(_, _, k)| k.as_ref().is_some_and(|k| blamed_keys.contains(k)))
+                .map(|(_, p, _)| *p)
+                .collect();
+            for keep in [
+                Box::new(|o: &PinnedOp| on_keys.contains(o)) as Box<dyn Fn(&PinnedOp) -> bool>,
+                Box::new(|o: &PinnedOp| blamed_clients.contains(&o.client)),
+            ] {
+                if blamed.is_empty() {
+                    break;
+                }
+                let ops: Vec<PinnedOp> = best.ops.iter().copied().filter(|o| keep(o)).collect();
+                if ops.is_empty() || ops.len() == best.ops.len() {
+                    continue;
+                }
+                let cand = Candidate {
+                    ops,
                     ..best.clone()
                 };
-                attempt(&c, &mut last_run)
-            });
-            best.messages = messages;
+                if attempt(&cand, &mut last_run) == Some(true) {
+                    best = cand;
+                }
+            }
             // Whole clients, then single operations.
             let clients: BTreeSet<u32> = best.ops.iter().map(|o| o.client).collect();
             for c in clients.into_iter().rev() {
@@ -536,6 +829,8 @@ impl<P: Protocol> Experiment<P> {
                     best = cand;
                 }
             }
+            best = anchored_subsets(best, &mut last_run);
+            let ops_before_ddmin = best.ops.len();
             let mut ops = best.ops.clone();
             ddmin(&mut ops, |o| {
                 let c = Candidate {
@@ -545,6 +840,9 @@ impl<P: Protocol> Experiment<P> {
                 attempt(&c, &mut last_run)
             });
             best.ops = ops;
+            if ops_before_ddmin != best.ops.len() {
+                best = anchored_subsets(best, &mut last_run);
+            }
             // The fault phase, never before the last remaining fault.
             let healthy = base.healthy.as_millis() as u64;
             let floor = best
@@ -584,7 +882,15 @@ impl<P: Protocol> Experiment<P> {
                 break;
             }
         }
-        // The final run, for its size, story and verdict.
+        // The final run, for its size, story and verdict: the last candidate that failed,
+        // with its anomalies where they followed their messages (it is `best`).
+        let best = match last_ok.borrow().clone() {
+            Some(c) if (&c.faults, &c.ops, c.faulty) == (&best.faults, &best.ops, best.faulty) => c,
+            _ => Candidate {
+                messages: follow(&best.messages),
+                ..best
+            },
+        };
         let last = exp.clone().setup(best.setup(&base)).run(seed)?;
         let after = size(&last, &best, &base);
         let blamed = blamed_ops(&last.evaluation);

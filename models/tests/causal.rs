@@ -264,9 +264,10 @@ fn no_deps_bug_shows_an_effect_before_its_cause() {
         ..Causal::default()
     };
     // A push must be lost (or overtaken) and a reader must look at both keys inside the repair
-    // window, on a key nobody else overwrote meanwhile: about one seed in eight here.
+    // window, on a key nobody else overwrote meanwhile: rare (the first seed that shows it is
+    // beyond 25 since Raft and client ids were keyed by identity; before, about one in eight).
     // Each seed reports (the bug showed, the replicas converged).
-    let report = runner("no_deps_bug_shows_an_effect_before_its_cause", 1..17).run(|seed, opts| {
+    let report = runner("no_deps_bug_shows_an_effect_before_its_cause", 1..41).run(|seed, opts| {
         let mut c = chaotic_run(seed, &cfg, opts);
         let showed = !causal_violations(&c.history.snapshot()).is_empty();
         let finals = final_values(&mut c);

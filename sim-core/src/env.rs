@@ -94,8 +94,34 @@ pub trait Env: Unpin + 'static {
     fn set_timer(&self, after: Duration, tag: Self::Timer) -> TimerId;
     /// Cancel a timer; a cancelled timer never fires. Cancelling a fired timer does nothing.
     fn cancel_timer(&self, id: TimerId);
-    /// This node's random stream.
+    /// This node's random stream: sequential, so every draw depends on how many were made
+    /// before it. For a choice that belongs to an identity (a term's election timeout, a
+    /// tick's peer), prefer [`Env::rng_for`].
     fn rng(&self) -> RefMut<'_, Pcg64>;
+
+    /// The seed of this node's keyed draws ([`Env::rng_for`]): a function of the run's seed
+    /// and this node only, never of what happened in the run.
+    fn key_seed(&self) -> u64;
+
+    /// A fresh random stream keyed by `key` (anything hashable: a term, a (tick, round)
+    /// pair, a message id), derived from the node's [`Env::key_seed`] and `key` only. It does
+    /// not depend on the order of draws and does not touch [`Env::rng`]: the same key gives
+    /// the same stream in every run of the seed. Draws keyed by identity do not shift when
+    /// shrinking removes other events (a client operation, a fault, a message), so a shrunk
+    /// run keeps the protocol's choices that did not depend on what was removed.
+    ///
+    /// ```
+    /// use rand::Rng;
+    /// use sim_core::Env;
+    /// /// An election timeout that depends on the term only.
+    /// fn timeout<E: Env>(env: &E, term: u64) -> u64 {
+    ///     env.rng_for(("election", term)).random_range(150..300)
+    /// }
+    /// # let _ = timeout::<sim_core::SimEnv<u8, ()>>;
+    /// ```
+    fn rng_for(&self, key: impl Hash) -> Pcg64 {
+        crate::rng::keyed(crate::hash::stable_hash(&(self.key_seed(), key)))
+    }
 
     /// A BUGGIFY fault point (FoundationDB): true when the protocol should take its rare,
     /// legal-but-hostile path here (an early timeout, a dropped cache, a delayed flush). With
@@ -219,6 +245,8 @@ pub(crate) struct NodeCtx {
     pub(crate) id: NodeId,
     pub(crate) clock: Cell<ClockModel>,
     pub(crate) rng: RefCell<Pcg64>,
+    /// The seed of the node's keyed draws (`Env::rng_for`).
+    pub(crate) key_seed: u64,
     /// Buggify calls made by this node so far.
     pub(crate) buggify_calls: Cell<u64>,
 }
@@ -307,6 +335,10 @@ impl<M: Payload, T: Payload> Env for SimEnv<M, T> {
         if let Some(r) = self.shared.coverage.borrow_mut().as_mut() {
             r.point(crate::hash::stable_hash(point), self.shared.now.get());
         }
+    }
+
+    fn key_seed(&self) -> u64 {
+        self.node.key_seed
     }
 
     #[track_caller]

@@ -65,6 +65,16 @@ pub(crate) fn splitmix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The seed of node `node`'s keyed draws (`Env::rng_for`) under master seed `seed`: the same
+/// in simulation and live mode, independent of every stream.
+///
+/// ```
+/// assert_ne!(sim_core::rng::node_key_seed(7, 0), sim_core::rng::node_key_seed(7, 1));
+/// ```
+pub fn node_key_seed(seed: u64, node: u32) -> u64 {
+    splitmix64(seed ^ splitmix64(0x6b65_7965_6400_0000 | u64::from(node)))
+}
+
 /// The random stream for `purpose` under master seed `seed`.
 pub fn stream(seed: u64, purpose: Purpose) -> Pcg64 {
     let tag = purpose.tag();

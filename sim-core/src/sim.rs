@@ -301,6 +301,7 @@ impl<M: Payload> Sim<M> {
             id,
             clock: std::cell::Cell::new(ClockModel::default()),
             rng: RefCell::new(stream(self.seed, Purpose::Node(id.0))),
+            key_seed: crate::rng::node_key_seed(self.seed, id.0),
             buggify_calls: std::cell::Cell::new(0),
         });
         let host = ActorHost::new(

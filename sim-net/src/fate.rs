@@ -20,7 +20,7 @@
 //! assert!(json.contains("dropped"));
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
 use rand::RngCore;
@@ -117,6 +117,10 @@ pub(crate) struct Fates {
     seen: Vec<(u64, u32)>,
     recorded: Vec<Anomaly>,
     replay: Option<BTreeMap<MessageId, Fate>>,
+    /// While replaying: the links of the replay's anomalies, and every message sent on them
+    /// (identity, ms sent), so a shrinker can see what an anomaly's message became.
+    replay_links: BTreeSet<(NodeId, NodeId)>,
+    link_sends: Vec<(MessageId, f64)>,
     sends: u64,
     delays: BTreeMap<u64, f64>,
 }
@@ -125,6 +129,19 @@ impl Fates {
     /// Takes anomalies from `anomalies` instead of drawing loss and duplication.
     pub(crate) fn replay(&mut self, anomalies: &[Anomaly]) {
         self.replay = Some(anomalies.iter().map(|a| (a.id, a.fate)).collect());
+        self.replay_links = anomalies.iter().map(|a| (a.id.from, a.id.to)).collect();
+    }
+
+    /// Notes a message sent while replaying, if its link carries an anomaly of the replay.
+    pub(crate) fn note_send(&mut self, id: MessageId, at_ms: f64) {
+        if self.replay_links.contains(&(id.from, id.to)) {
+            self.link_sends.push((id, at_ms));
+        }
+    }
+
+    /// The messages sent on the replay's anomaly links (identity, ms sent), in send order.
+    pub(crate) fn link_sends(&self) -> &[(MessageId, f64)] {
+        &self.link_sends
     }
 
     /// Delays these sends (ignored while replaying: a replay's delays are its anomalies).

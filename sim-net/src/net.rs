@@ -236,6 +236,7 @@ fn decide(
     let d = if let Some(ms) = planned.filter(|_| !lost) {
         Decision::Delay(latency(ms))
     } else if fates.replaying() {
+        fates.note_send(id, now.as_secs_f64() * 1e3);
         match fates.replayed(&id) {
             None => Decision::Deliver,
             Some(Fate::Dropped) => Decision::Drop,
@@ -306,6 +307,13 @@ impl<M: Payload> FaultyNetwork<M> {
     /// as `Delayed` anomalies, so a replay file of the run pins them.
     pub fn delay_sends(&mut self, delays: &[crate::fate::SendDelay]) {
         self.fates.delay_sends(delays);
+    }
+
+    /// While replaying anomalies: every message sent (and not blocked by a fault) on a link
+    /// that one of them is on, as (identity, ms sent), in send order. A shrinker uses it to
+    /// find what an anomaly's message became when other changes changed its content.
+    pub fn replay_link_sends(&self) -> &[(crate::MessageId, f64)] {
+        self.fates.link_sends()
     }
 
     /// The message anomalies so far (drops by loss, duplicates, delays), in send order.

@@ -132,10 +132,19 @@ impl<E: Env<Timer = Timer>> Raft<E> {
         self.env.send(to, (self.wrap)(m));
     }
 
+    /// The election deadline: now plus this replica's election timeout for its current term.
+    /// The timeout is drawn from a stream keyed by the term ([`Env::rng_for`]), not from the
+    /// node's sequential stream: a replica resets it on every `Append`, so a sequential draw
+    /// would move with the number of messages (one client operation fewer would shift every
+    /// later election). Keyed by the term, each election attempt (a new term) still draws a
+    /// fresh timeout, different on every replica, which is what splits candidates apart.
     pub(super) fn reset_election_deadline(&mut self) {
         let (lo, hi) = (self.timing.election_min, self.timing.election_max);
         let timeout = if hi > lo {
-            self.env.rng().random_range(lo..hi)
+            let term = self.term();
+            self.env
+                .rng_for(("raft election timeout", term))
+                .random_range(lo..hi)
         } else {
             lo
         };
