@@ -23,8 +23,10 @@
 //! written against the `Env` trait only (no clocks, threads or global state: that is what makes
 //! a run a function of its seed); (3) `impl Protocol`: how replica i is built, which model it
 //! promises, how clients route; (4) the command line: `Cli` gives run / sweep / shrink /
-//! replay / cap for it. `tests/own_protocol.rs` tests a protocol in ten lines with
-//! `Experiment::sweep`.
+//! replay / cap for it; (5) optionally, `env.cover(&state)` where your protocol reaches a state
+//! worth exploring from (here: a replicated write arriving early or again), which the
+//! coverage-guided search (`sweep --strategy coverage`) keeps and branches from.
+//! `tests/own_protocol.rs` tests a protocol in ten lines with `Experiment::sweep`.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -142,6 +144,10 @@ impl<E: Env<Msg = KvMsg<PbMsg>, Timer = Tick>> Node<E> {
 
     /// The backup applies replicated writes in sequence order and acknowledges them.
     fn replicate(&mut self, seq: u64, key: Key, value: Value) {
+        // A state for coverage-guided search (`sweep --strategy coverage`): did this write
+        // arrive in order, early (a gap before it) or again?
+        let order = seq.cmp(&(self.applied + 1));
+        self.env.cover(&("backup receives", order));
         self.early.insert(seq, (key, value));
         while let Some((k, v)) = self.early.remove(&(self.applied + 1)) {
             self.store.insert(k, v);

@@ -165,7 +165,7 @@ impl<P: Protocol> Experiment<P> {
             let n = BATCH.min(e.runs - out.runs);
             let window: u64 = recent.iter().sum();
             let seen_runs = (recent.len() as u64 * BATCH).max(1);
-            let branch_p = (0.1 + 4.0 * window as f64 / seen_runs as f64).min(0.75);
+            let branch_p = (0.1 + 2.0 * window as f64 / seen_runs as f64).min(0.5);
             let batch: Vec<Candidate> = (0..n)
                 .map(|_| {
                     if corpus.is_empty() || !rng.random_bool(branch_p) {
