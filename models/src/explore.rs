@@ -105,6 +105,8 @@ pub struct Exploration {
     pub growth: Vec<usize>,
     /// Wall-clock seconds the runs took (measured by the runner; never steers the search).
     pub elapsed_s: f64,
+    /// Virtual seconds the runs simulated.
+    pub simulated_s: f64,
 }
 
 /// A failing run of a search.
@@ -237,6 +239,7 @@ impl<P: Protocol> Experiment<P> {
                     }
                     *h = h.saturating_add(1);
                 }
+                out.simulated_s += run.outcome.summary.end_time.as_secs_f64();
                 if let Some(v) = run.violation() {
                     out.failures.push(found(self, c, out.runs, v));
                     continue;

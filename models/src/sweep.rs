@@ -184,6 +184,7 @@ impl<P: Protocol> Experiment<P> {
         report.seeds_run = found.runs;
         report.elapsed_s = found.elapsed_s.max(1e-9);
         report.seeds_per_s = found.runs as f64 / report.elapsed_s;
+        report.simulated_per_wall_s = found.simulated_s / report.elapsed_s;
         report
     }
 

@@ -259,6 +259,7 @@ fn explore(
         seeds_run: found.runs,
         elapsed_s: found.elapsed_s.max(1e-9),
         seeds_per_s: found.runs as f64 / found.elapsed_s.max(1e-9),
+        simulated_per_wall_s: found.simulated_s / found.elapsed_s.max(1e-9),
         ..Default::default()
     };
     for f in &found.failures {
