@@ -34,13 +34,25 @@ impl ClockModel {
         SimTime::from_nanos(local.clamp(0, i128::from(u64::MAX)) as u64)
     }
 
-    /// The true duration that elapses while this clock advances by `local`.
+    /// The true duration that elapses while this clock advances by `local`: rounded up, and
+    /// never zero for a nonzero `local`, so a timer set for a later local time always fires at
+    /// a later true time (rounding down let a fast clock's 1 ns wait fire at the same instant,
+    /// again and again).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sim_core::ClockModel;
+    /// let fast = ClockModel { offset_ns: 0, drift_ppm: 500 };
+    /// assert_eq!(fast.true_duration(Duration::from_nanos(1)), Duration::from_nanos(1));
+    /// ```
     pub fn true_duration(&self, local: Duration) -> Duration {
         if self.drift_ppm == 0 {
             return local;
         }
         let n = i128::from(duration_nanos(local));
-        let d = n * 1_000_000 / (1_000_000 + i128::from(self.drift_ppm)).max(1);
+        let rate = (1_000_000 + i128::from(self.drift_ppm)).max(1);
+        let d = (n * 1_000_000 + rate - 1) / rate;
+        let d = if n > 0 { d.max(1) } else { d };
         Duration::from_nanos(d.clamp(0, i128::from(u64::MAX)) as u64)
     }
 }

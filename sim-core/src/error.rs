@@ -53,6 +53,17 @@ pub enum SimError {
         time: SimTime,
     },
     /// Writing the trace file failed.
+    /// Virtual time stopped: this many events ran at one instant (a loop of zero-delay timers
+    /// or messages), so the run could never end.
+    #[error("seed {seed}: livelock: {events} events at {time} without virtual time advancing (a loop of zero-delay timers or messages)")]
+    Livelock {
+        /// The run's seed.
+        seed: u64,
+        /// The instant time stopped at.
+        time: SimTime,
+        /// Events run at it.
+        events: u64,
+    },
     #[error("trace file: {0}")]
     Trace(String),
 }

@@ -123,7 +123,13 @@ pub struct Sim<M> {
     event_limit: u64,
     /// The kind function of coverage, when coverage is on.
     kind: Option<fn(&M) -> u64>,
+    /// The current instant and how many events ran at it (the livelock guard).
+    instant: (SimTime, u64),
 }
+
+/// Events at one virtual instant after which the run is a livelock: far more than any
+/// protocol does at once (a broadcast to thousands of nodes is thousands of events).
+const LIVELOCK_EVENTS: u64 = 1 << 22;
 
 impl<M: Payload> fmt::Debug for Sim<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -158,6 +164,7 @@ impl<M: Payload> Sim<M> {
             failure: None,
             event_limit: u64::MAX,
             kind: None,
+            instant: (SimTime::ZERO, 0),
         }
     }
 
@@ -564,6 +571,18 @@ impl<M: Payload> Sim<M> {
         };
         self.set_now(time);
         self.execute(time, ev);
+        if time == self.instant.0 {
+            self.instant.1 += 1;
+            if self.instant.1 >= LIVELOCK_EVENTS && self.failure.is_none() {
+                self.failure = Some(SimError::Livelock {
+                    seed: self.seed,
+                    time,
+                    events: self.instant.1,
+                });
+            }
+        } else {
+            self.instant = (time, 0);
+        }
         if self.failure.is_some() || self.counters.events >= self.event_limit {
             return Err(self.end_of_run(time));
         }

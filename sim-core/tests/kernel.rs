@@ -425,3 +425,52 @@ fn event_limit_guards_against_livelock() {
         Err(SimError::EventLimit { limit: 5, .. })
     ));
 }
+
+/// Sets a timer of zero delay every time one fires: virtual time stops.
+struct Spinner {
+    env: SimEnv<u8, ()>,
+}
+impl Actor for Spinner {
+    type Context = Context<Self>;
+    fn started(&mut self, _: &mut Context<Self>) {
+        self.env.set_timer(Duration::ZERO, ());
+    }
+}
+impl Handler<Deliver<u8>> for Spinner {
+    type Result = ();
+    fn handle(&mut self, _: Deliver<u8>, _: &mut Context<Self>) {}
+}
+impl Handler<Timeout<()>> for Spinner {
+    type Result = ();
+    fn handle(&mut self, _: Timeout<()>, _: &mut Context<Self>) {
+        self.env.set_timer(Duration::ZERO, ());
+    }
+}
+
+#[test]
+fn a_loop_at_one_instant_is_a_livelock_error_not_a_hang() {
+    let mut sim: Sim<u8> = Sim::new(3);
+    sim.add_node("spin", (), |env: SimEnv<u8, ()>, _: Durable<()>| Spinner {
+        env,
+    });
+    match sim.run_until(SimTime::from_secs(1)) {
+        Err(SimError::Livelock { events, .. }) => assert!(events >= 1 << 22),
+        other => panic!("expected a livelock error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_fast_clocks_shortest_wait_still_moves_time() {
+    let fast = sim_core::ClockModel {
+        offset_ns: 0,
+        drift_ppm: 200_000,
+    };
+    for ns in [1u64, 2, 3, 7, 1_000_001] {
+        let d = fast.true_duration(Duration::from_nanos(ns));
+        assert!(d >= Duration::from_nanos(1), "{ns} ns");
+        // Waiting `d` of true time advances the local clock by at least `ns - 1`.
+        let t0 = SimTime::from_millis(1234);
+        let advanced = fast.local(t0 + d).as_nanos() - fast.local(t0).as_nanos();
+        assert!(advanced + 1 >= ns, "{ns} ns: local advanced {advanced}");
+    }
+}
