@@ -99,7 +99,7 @@ bug_tests! {
     seq_uncommitted_reads_is_found, seq_uncommitted_reads_twin_passes:
         "seq-uncommitted-reads", 0..8;
     causal_direct_dep_only_is_found, causal_direct_dep_only_twin_passes:
-        "causal-direct-dep-only", 0..65;
+        "causal-direct-dep-only", 0..96;
     lww_tie_local_is_found, lww_tie_local_twin_passes: "lww-tie-local", 0..26;
 }
 

@@ -1,6 +1,6 @@
 //! The causal replica actor.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use actix::{Actor, Context, Handler, MessageResult};
@@ -33,6 +33,9 @@ pub struct Replica<E> {
     /// Received writes waiting for their dependencies, in Lamport order. Volatile: after a
     /// restart, anti-entropy fetches them again.
     pending: BTreeMap<(u64, NodeId), Write>,
+    /// Client requests this incarnation has served: a request the network duplicated is
+    /// served once (a second run of a write would bring its value back after later writes).
+    served: BTreeSet<(NodeId, u64)>,
 }
 
 impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
@@ -45,10 +48,14 @@ impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
             cfg,
             store,
             pending: BTreeMap::new(),
+            served: BTreeSet::new(),
         }
     }
 
     fn on_request(&mut self, client: NodeId, req: KvRequest) {
+        if !self.served.insert((client, req.id)) {
+            return; // a duplicate: the client has (or will have) the first copy's reply
+        }
         let reply = match req.op {
             Op::Read { key } => KvReply::Ok {
                 id: req.id,

@@ -1,5 +1,6 @@
 //! The eventual replica actor.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use actix::{Actor, Context, Handler, MessageResult};
@@ -28,6 +29,9 @@ pub struct Replica<E> {
     peers: Vec<NodeId>,
     /// The key-value map; survives crashes.
     store: Durable<Store>,
+    /// Client requests this incarnation has served: a request the network duplicated is
+    /// served once (a second run of a write would bring its value back after later writes).
+    served: BTreeSet<(NodeId, u64)>,
 }
 
 impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
@@ -39,10 +43,14 @@ impl<E: Env<Msg = KvMsg<Message>, Timer = Timer>> Replica<E> {
             env,
             cfg,
             store,
+            served: BTreeSet::new(),
         }
     }
 
     fn on_request(&mut self, client: NodeId, req: KvRequest) {
+        if !self.served.insert((client, req.id)) {
+            return; // a duplicate: the client has (or will have) the first copy's reply
+        }
         let reply = match req.op {
             Op::Read { key } => KvReply::Ok {
                 id: req.id,
