@@ -328,16 +328,10 @@ fn branch(base: &Setup, corpus: &mut [Kept], hits: &[u32], rng: &mut Pcg64) -> C
     };
     let t = t.clamp(start, end.saturating_sub(1).max(start));
     let mut setup = parent.setup.clone();
-    let prefix = |s: &Setup| -> Vec<Entry> {
-        match &s.nemesis {
-            Nemesis::Schedule(sched) => sched
-                .entries
-                .iter()
-                .filter(|e| e.at_ms < t)
-                .cloned()
-                .collect(),
-            _ => Vec::new(),
-        }
+    // The parent's faults (kept runs hold their installed schedule).
+    let mut entries = match &setup.nemesis {
+        Nemesis::Schedule(s) => s.entries.clone(),
+        _ => Vec::new(),
     };
     let how = match rng.random_range(0..3) {
         // Another strategy's faults from t on.
@@ -347,7 +341,7 @@ fn branch(base: &Setup, corpus: &mut [Kept], hits: &[u32], rng: &mut Pcg64) -> C
             let d = donor.setup(base, donor_seed);
             let mut drng = Pcg64::seed_from_u64(stable_hash(&(donor_seed, "branch")));
             let suffix = d.schedule(&mut drng).map(|s| s.entries).unwrap_or_default();
-            let mut entries = prefix(&setup);
+            entries.retain(|e| e.at_ms < t);
             entries.extend(suffix.into_iter().filter(|e| e.at_ms >= t));
             setup.nemesis = Nemesis::Schedule(Schedule { entries });
             format!("{donor}'s faults from {:.3} s", t as f64 / 1e3)
@@ -365,10 +359,6 @@ fn branch(base: &Setup, corpus: &mut [Kept], hits: &[u32], rng: &mut Pcg64) -> C
                 ),
                 1 => (Fault::Crash { node }, Fault::Restart { node }, "crashed"),
                 _ => (Fault::Pause { node }, Fault::Resume { node }, "paused"),
-            };
-            let mut entries = match &setup.nemesis {
-                Nemesis::Schedule(s) => s.entries.clone(),
-                _ => Vec::new(),
             };
             entries.push(Entry {
                 at_ms: t,

@@ -466,6 +466,21 @@ fn back_to_back(ops: &[PinnedOp]) -> Vec<PinnedOp> {
         .collect()
 }
 
+/// ddmin over one part of `best` (its faults, anomalies or operations), the rest kept.
+fn ddmin_part<T: Clone>(
+    best: &mut Candidate,
+    part: fn(&mut Candidate) -> &mut Vec<T>,
+    mut fails: impl FnMut(&Candidate) -> Option<bool>,
+) {
+    let mut items = part(best).clone();
+    ddmin(&mut items, |xs| {
+        let mut c = best.clone();
+        *part(&mut c) = xs.to_vec();
+        fails(&c)
+    });
+    *part(best) = items;
+}
+
 impl<P: Protocol> Experiment<P> {
     /// The replay file of `seed`: its schedule and message anomalies made explicit, so the
     /// file replays the seed exactly (the same trace hash).
@@ -743,25 +758,13 @@ impl<P: Protocol> Experiment<P> {
             // content, which the later passes change (a write's stamp, a log index), while a
             // fault is matched by time and node. Where either can cause the failure, the
             // fault survives the passes that follow.
-            let mut messages = best.messages.clone();
-            ddmin(&mut messages, |m| {
-                let c = Candidate {
-                    messages: m.to_vec(),
-                    ..best.clone()
-                };
-                attempt(&c, &mut last_run)
-            });
-            best.messages = messages;
+            ddmin_part(
+                &mut best,
+                |c| &mut c.messages,
+                |c| attempt(c, &mut last_run),
+            );
             // Faults.
-            let mut faults = best.faults.clone();
-            ddmin(&mut faults, |f| {
-                let c = Candidate {
-                    faults: f.to_vec(),
-                    ..best.clone()
-                };
-                attempt(&c, &mut last_run)
-            });
-            best.faults = faults;
+            ddmin_part(&mut best, |c| &mut c.faults, |c| attempt(c, &mut last_run));
             // Only what the checker blames: the operations on the keys it blames, then the
             // operations of the clients it blames (one run each).
             let blamed = blamed_ops(&last_run.evaluation);
@@ -831,15 +834,7 @@ impl<P: Protocol> Experiment<P> {
             }
             best = anchored_subsets(best, &mut last_run);
             let ops_before_ddmin = best.ops.len();
-            let mut ops = best.ops.clone();
-            ddmin(&mut ops, |o| {
-                let c = Candidate {
-                    ops: o.to_vec(),
-                    ..best.clone()
-                };
-                attempt(&c, &mut last_run)
-            });
-            best.ops = ops;
+            ddmin_part(&mut best, |c| &mut c.ops, |c| attempt(c, &mut last_run));
             if ops_before_ddmin != best.ops.len() {
                 best = anchored_subsets(best, &mut last_run);
             }

@@ -242,15 +242,8 @@ fn explore(
         stop_at_first: false,
         jobs: args.jobs,
     };
-    let mut setup = setup.clone();
-    // The search draws each run's setup itself: the flags' setup is its base.
-    setup.nemesis = match setup.nemesis {
-        models::experiment::Nemesis::None | models::experiment::Nemesis::CapPartition => {
-            models::experiment::Nemesis::standard()
-        }
-        n => n,
-    };
-    let found = driver.explore(args.bug.as_deref(), &setup, eval, &search)?;
+    // The search draws each run's setup from the flags' one (`Strategy::setup`).
+    let found = driver.explore(args.bug.as_deref(), setup, eval, &search)?;
     let dir = args
         .trace_dir
         .clone()
