@@ -8,6 +8,7 @@
 /// use models::raft::RaftBugs;
 /// let b = RaftBugs { dup_votes: true, ..RaftBugs::default() };
 /// assert!(b.any() && !RaftBugs::default().any());
+/// assert!(RaftBugs { commit_beyond_match: true, ..RaftBugs::default() }.any());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct RaftBugs {
@@ -33,6 +34,18 @@ pub struct RaftBugs {
 impl RaftBugs {
     /// True if any bug is planted.
     pub fn any(&self) -> bool {
-        self.dup_votes || self.leader_keeps_role || self.read_before_noop || self.uncommitted_reads
+        // Destructured, so a new bug cannot be left out.
+        let RaftBugs {
+            dup_votes,
+            leader_keeps_role,
+            read_before_noop,
+            commit_beyond_match,
+            uncommitted_reads,
+        } = *self;
+        dup_votes
+            || leader_keeps_role
+            || read_before_noop
+            || commit_beyond_match
+            || uncommitted_reads
     }
 }
