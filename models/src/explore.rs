@@ -336,7 +336,7 @@ fn branch(base: &Setup, corpus: &mut [Kept], hits: &[u32], rng: &mut Pcg64) -> C
     let how = match rng.random_range(0..3) {
         // Another strategy's faults from t on.
         0 => {
-            let donor = Strategy::ALL[rng.random_range(0..6)];
+            let donor = Strategy::PER_SEED[rng.random_range(0..Strategy::PER_SEED.len())];
             let donor_seed = rng.random::<u64>();
             let d = donor.setup(base, donor_seed);
             let mut drng = Pcg64::seed_from_u64(stable_hash(&(donor_seed, "branch")));

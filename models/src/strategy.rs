@@ -16,8 +16,14 @@
 //!   (most partition failures need only one isolated node: TaxDC, NEAT);
 //! - [`Strategy::Buggify`]: the random nemesis with the protocol's BUGGIFY fault points on
 //!   ([`sim_core::Env::buggify`]);
-//! - [`Strategy::Portfolio`]: each seed runs one of the above, chosen from the seed, so a sweep
-//!   mixes them;
+//! - [`Strategy::Partial`]: partial partitions, often and briefly: majorities rings, bridges
+//!   and one-way cuts, where every node reaches some others but not every pair can talk
+//!   (Alquraan et al., OSDI'18: partial partitions cause a large share of partition failures;
+//!   Jepsen's majorities ring);
+//! - [`Strategy::Portfolio`]: each seed runs one of five families, chosen from the seed, so a
+//!   sweep mixes them: random (with delays, and with BUGGIFY, each on for half of its seeds:
+//!   alone, each is the random nemesis plus a little), swarm, link-swarm, isolation and
+//!   partial;
 //! - [`Strategy::Coverage`]: not a per-seed setup but a search ([`crate::explore`]): fresh
 //!   portfolio seeds, plus runs branched from the prefixes of earlier runs that reached
 //!   protocol-visible states no run had reached. Sweeps and the bug benchmark run the search;
@@ -60,6 +66,8 @@ pub enum Strategy {
     Isolation,
     /// Random faults with BUGGIFY fault points on.
     Buggify,
+    /// Partial partitions, often: majorities rings, bridges, one-way cuts.
+    Partial,
     /// One of the others per seed.
     Portfolio,
     /// Coverage-guided search: the portfolio's seeds plus branches of runs that reached new
@@ -68,14 +76,26 @@ pub enum Strategy {
 }
 
 impl Strategy {
-    /// Every strategy; the per-seed ones first, then the portfolio and the coverage search.
-    pub const ALL: [Strategy; 8] = [
+    /// The per-seed strategies: each turns one seed's setup into a hostile one on its own.
+    pub const PER_SEED: [Strategy; 7] = [
         Strategy::Random,
         Strategy::Swarm,
         Strategy::Delays,
         Strategy::LinkSwarm,
         Strategy::Isolation,
         Strategy::Buggify,
+        Strategy::Partial,
+    ];
+
+    /// Every strategy; the per-seed ones first, then the portfolio and the coverage search.
+    pub const ALL: [Strategy; 9] = [
+        Strategy::Random,
+        Strategy::Swarm,
+        Strategy::Delays,
+        Strategy::LinkSwarm,
+        Strategy::Isolation,
+        Strategy::Buggify,
+        Strategy::Partial,
         Strategy::Portfolio,
         Strategy::Coverage,
     ];
@@ -89,89 +109,138 @@ impl Strategy {
             Strategy::LinkSwarm => "link-swarm",
             Strategy::Isolation => "isolation",
             Strategy::Buggify => "buggify",
+            Strategy::Partial => "partial",
             Strategy::Portfolio => "portfolio",
             Strategy::Coverage => "coverage",
         }
     }
 
-    /// The strategy seed `seed` of the portfolio runs.
-    pub fn of_portfolio(seed: u64) -> Strategy {
-        let k = sim_core::hash::stable_hash(&(seed, "portfolio")) % 6;
-        Strategy::ALL[k as usize]
-    }
-
     /// The setup seed `seed` runs in under this strategy.
     pub fn setup(self, base: &Setup, seed: u64) -> Setup {
-        let mut rng = Pcg64::seed_from_u64(sim_core::hash::stable_hash(&(seed, "strategy")));
-        let random = || match &base.nemesis {
-            Nemesis::CapPartition | Nemesis::None => Nemesis::standard(),
-            n => n.clone(),
-        };
         let mut s = base.clone();
+        let rng = |part: &str| {
+            Pcg64::seed_from_u64(sim_core::hash::stable_hash(&(seed, "strategy", part)))
+        };
         match self {
-            Strategy::Random => s.nemesis = random(),
+            Strategy::Random => s.nemesis = random_nemesis(base),
             Strategy::Swarm => s.nemesis = Nemesis::Swarm,
             Strategy::Delays => {
-                s.nemesis = random();
-                // About how many messages a run sends: a few per client operation.
-                let phase_ms = (base.healthy + base.faulty).as_millis() as u64;
-                let sends = (u64::from(base.clients.max(1)) * phase_ms / 3).max(100);
-                let n = rng.random_range(1..=3);
-                s.delays = (0..n)
-                    .map(|_| SendDelay {
-                        send: rng.random_range(0..sends),
-                        ms: rng.random_range(200.0..3_000.0),
-                    })
-                    .collect();
+                s.nemesis = random_nemesis(base);
+                s.delays = far_delays(base, &mut rng("delays"));
             }
             Strategy::LinkSwarm => {
-                s.nemesis = random();
-                let replicas = base.replicas;
-                for a in 0..replicas {
-                    for b in 0..replicas {
-                        if a == b {
-                            continue;
-                        }
-                        let latency = if rng.random_bool(0.3) {
-                            Latency::Pareto {
-                                scale_ms: rng.random_range(1.0..10.0),
-                                shape: rng.random_range(1.1..2.0),
-                                max_ms: Some(2_000.0),
-                            }
-                        } else {
-                            let lo = rng.random_range(0.5..20.0);
-                            Latency::Uniform {
-                                min_ms: lo,
-                                max_ms: lo * rng.random_range(1.0..5.0),
-                            }
-                        };
-                        s.link_rules.push(LinkRule {
-                            links: Links::between([NodeId(a)], [NodeId(b)]),
-                            patch: LinkPatch {
-                                latency: Some(latency),
-                                ..LinkPatch::default()
-                            },
-                        });
-                    }
-                }
+                s.nemesis = random_nemesis(base);
+                s.link_rules.extend(link_swarm(base, &mut rng("links")));
             }
-            Strategy::Isolation => {
-                let interval_ms = rng.random_range(400..1_200);
-                s.nemesis = Nemesis::Random {
-                    kinds: vec![FaultKind::Isolate, FaultKind::Crash, FaultKind::Pause],
-                    interval_ms,
-                    duration_ms: rng.random_range(interval_ms / 3..interval_ms),
-                };
-            }
+            Strategy::Isolation => s.nemesis = isolation(&mut rng("isolation")),
+            Strategy::Partial => s.nemesis = partial(&mut rng("partial")),
             Strategy::Buggify => {
-                s.nemesis = random();
+                s.nemesis = random_nemesis(base);
                 s.buggify = true;
             }
             Strategy::Portfolio | Strategy::Coverage => {
-                return Strategy::of_portfolio(seed).setup(base, seed)
+                // One family per seed. Delays and BUGGIFY ride on the random family's seeds
+                // (each on for half of them): alone, each is the random nemesis plus a little.
+                let mut pick = rng("portfolio");
+                match pick.random_range(0..5) {
+                    0 => {
+                        s.nemesis = random_nemesis(base);
+                        if pick.random_bool(0.5) {
+                            s.delays = far_delays(base, &mut rng("delays"));
+                        }
+                        s.buggify = pick.random_bool(0.5);
+                    }
+                    1 => s.nemesis = Nemesis::Swarm,
+                    2 => {
+                        s.nemesis = random_nemesis(base);
+                        s.link_rules.extend(link_swarm(base, &mut rng("links")));
+                    }
+                    3 => s.nemesis = isolation(&mut rng("isolation")),
+                    _ => s.nemesis = partial(&mut rng("partial")),
+                }
             }
         }
         s
+    }
+}
+
+/// The setup's own generated nemesis, or [`Nemesis::standard`] for the cap partition or none.
+fn random_nemesis(base: &Setup) -> Nemesis {
+    match &base.nemesis {
+        Nemesis::CapPartition | Nemesis::None => Nemesis::standard(),
+        n => n.clone(),
+    }
+}
+
+/// One to three sends delayed 0.2–3 s, among about as many sends as the run makes.
+fn far_delays(base: &Setup, rng: &mut Pcg64) -> Vec<SendDelay> {
+    // About how many messages a run sends: a few per client operation.
+    let phase_ms = (base.healthy + base.faulty).as_millis() as u64;
+    let sends = (u64::from(base.clients.max(1)) * phase_ms / 3).max(100);
+    let n = rng.random_range(1..=3);
+    (0..n)
+        .map(|_| SendDelay {
+            send: rng.random_range(0..sends),
+            ms: rng.random_range(200.0..3_000.0),
+        })
+        .collect()
+}
+
+/// Every replica-to-replica link its own latency, three in ten with a Pareto tail.
+fn link_swarm(base: &Setup, rng: &mut Pcg64) -> Vec<LinkRule> {
+    let mut rules = Vec::new();
+    for a in 0..base.replicas {
+        for b in 0..base.replicas {
+            if a == b {
+                continue;
+            }
+            let latency = if rng.random_bool(0.3) {
+                Latency::Pareto {
+                    scale_ms: rng.random_range(1.0..10.0),
+                    shape: rng.random_range(1.1..2.0),
+                    max_ms: Some(2_000.0),
+                }
+            } else {
+                let lo = rng.random_range(0.5..20.0);
+                Latency::Uniform {
+                    min_ms: lo,
+                    max_ms: lo * rng.random_range(1.0..5.0),
+                }
+            };
+            rules.push(LinkRule {
+                links: Links::between([NodeId(a)], [NodeId(b)]),
+                patch: LinkPatch {
+                    latency: Some(latency),
+                    ..LinkPatch::default()
+                },
+            });
+        }
+    }
+    rules
+}
+
+/// Partial partitions every 0.4–1.2 s: every node still reaches some others, but not all
+/// pairs can talk (OSDI'18's "partial network partitions"; Jepsen's majorities ring).
+fn partial(rng: &mut Pcg64) -> Nemesis {
+    let interval_ms = rng.random_range(400..1_200);
+    Nemesis::Random {
+        kinds: vec![
+            FaultKind::MajoritiesRing,
+            FaultKind::Bridge,
+            FaultKind::OneWay,
+        ],
+        interval_ms,
+        duration_ms: rng.random_range(interval_ms / 3..interval_ms),
+    }
+}
+
+/// One node at a time isolated, crashed or paused, every 0.4–1.2 s.
+fn isolation(rng: &mut Pcg64) -> Nemesis {
+    let interval_ms = rng.random_range(400..1_200);
+    Nemesis::Random {
+        kinds: vec![FaultKind::Isolate, FaultKind::Crash, FaultKind::Pause],
+        interval_ms,
+        duration_ms: rng.random_range(interval_ms / 3..interval_ms),
     }
 }
 
@@ -183,7 +252,7 @@ impl fmt::Display for Strategy {
 
 /// A strategy name that does not exist.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown strategy {0:?} (expected random, swarm, delays, link-swarm, isolation, buggify, portfolio or coverage)")]
+#[error("unknown strategy {0:?} (expected random, swarm, delays, link-swarm, isolation, buggify, partial, portfolio or coverage)")]
 pub struct UnknownStrategy(pub String);
 
 impl FromStr for Strategy {
@@ -218,8 +287,39 @@ mod tests {
                 }
             }
         }
-        let picked: std::collections::BTreeSet<Strategy> =
-            (0..200).map(Strategy::of_portfolio).collect();
-        assert_eq!(picked.len(), 6, "the portfolio uses every strategy");
+    }
+
+    #[test]
+    fn the_portfolio_mixes_every_family() {
+        let base = Setup::default();
+        let setups: Vec<Setup> = (0..200)
+            .map(|seed| Strategy::Portfolio.setup(&base, seed))
+            .collect();
+        let kinds_of = |st: Strategy| match st.setup(&base, 0).nemesis {
+            Nemesis::Random { kinds, .. } => kinds,
+            n => panic!("{st}: {n:?}"),
+        };
+        let has_kinds = |s: &Setup, kinds: &[FaultKind]| matches!(&s.nemesis, Nemesis::Random { kinds: k, .. } if k == kinds);
+        let (isolation, partial) = (kinds_of(Strategy::Isolation), kinds_of(Strategy::Partial));
+        let count = |f: &dyn Fn(&Setup) -> bool| setups.iter().filter(|s| f(s)).count();
+        let families = [
+            ("swarm", count(&|s| s.nemesis == Nemesis::Swarm)),
+            ("link-swarm", count(&|s| !s.link_rules.is_empty())),
+            ("isolation", count(&|s| has_kinds(s, &isolation))),
+            ("partial", count(&|s| has_kinds(s, &partial))),
+            ("delays", count(&|s| !s.delays.is_empty())),
+            ("buggify", count(&|s| s.buggify)),
+        ];
+        for (name, n) in families {
+            // Each family gets a fifth of the seeds; delays and BUGGIFY a tenth each.
+            assert!((10..=70).contains(&n), "{name}: {n} of 200 seeds");
+        }
+        // Delays and BUGGIFY ride on the random family only.
+        for s in &setups {
+            if s.buggify || !s.delays.is_empty() {
+                assert_eq!(s.nemesis, Nemesis::standard());
+                assert!(s.link_rules.is_empty());
+            }
+        }
     }
 }

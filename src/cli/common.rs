@@ -62,8 +62,9 @@ pub struct ExperimentArgs {
     /// Link duplication probability.
     #[arg(long)]
     pub duplicate: Option<f64>,
-    /// Exploration strategy: random, swarm, delays, link-swarm, isolation, buggify, portfolio
-    /// (each seed's setup drawn from the seed; see models::strategy).
+    /// Exploration strategy: random, swarm, delays, link-swarm, isolation, buggify, partial,
+    /// portfolio (each seed's setup drawn from the seed) or coverage (a search); see
+    /// models::strategy.
     #[arg(long)]
     pub strategy: Option<models::strategy::Strategy>,
 }
