@@ -222,23 +222,29 @@ fn link_swarm(base: &Setup, rng: &mut Pcg64) -> Vec<LinkRule> {
 /// Partial partitions every 0.4–1.2 s: every node still reaches some others, but not all
 /// pairs can talk (OSDI'18's "partial network partitions"; Jepsen's majorities ring).
 fn partial(rng: &mut Pcg64) -> Nemesis {
-    let interval_ms = rng.random_range(400..1_200);
-    Nemesis::Random {
-        kinds: vec![
+    frequent(
+        vec![
             FaultKind::MajoritiesRing,
             FaultKind::Bridge,
             FaultKind::OneWay,
         ],
-        interval_ms,
-        duration_ms: rng.random_range(interval_ms / 3..interval_ms),
-    }
+        rng,
+    )
 }
 
 /// One node at a time isolated, crashed or paused, every 0.4–1.2 s.
 fn isolation(rng: &mut Pcg64) -> Nemesis {
+    frequent(
+        vec![FaultKind::Isolate, FaultKind::Crash, FaultKind::Pause],
+        rng,
+    )
+}
+
+/// Faults of `kinds`, one every 0.4–1.2 s, each lasting a third of that or more.
+fn frequent(kinds: Vec<FaultKind>, rng: &mut Pcg64) -> Nemesis {
     let interval_ms = rng.random_range(400..1_200);
     Nemesis::Random {
-        kinds: vec![FaultKind::Isolate, FaultKind::Crash, FaultKind::Pause],
+        kinds,
         interval_ms,
         duration_ms: rng.random_range(interval_ms / 3..interval_ms),
     }
