@@ -526,6 +526,50 @@ fn cli_sweep_finds_stale_reads_and_its_reproduce_line_reruns_the_seed() {
     assert_eq!(run["trace_hash"], first["trace_hash"], "{reproduce}");
 }
 
+/// The shrink line of a strategy sweep shrinks the run the sweep saw: the seed's setup under
+/// the strategy (here link-swarm's per-link latencies), not the protocol's default setup.
+#[test]
+fn cli_shrink_line_of_a_strategy_sweep_shrinks_that_run() {
+    let (code, doc) = actsim(&[
+        "sweep",
+        "--protocol",
+        "linearizable",
+        "--bug",
+        Linearizable::BUG,
+        "--strategy",
+        "link-swarm",
+        "--seeds",
+        "0..40",
+        "--json",
+    ]);
+    assert_eq!(code, 1, "a sweep with failures exits 1");
+    let first = &doc["failures"].as_array().expect("failures")[0];
+    let shrink = first["shrink"].as_str().expect("shrink line");
+    assert!(shrink.contains("--strategy link-swarm"), "{shrink}");
+    let dir = std::env::temp_dir().join(format!("actsim-shrink-line-{}", std::process::id()));
+    let out = dir.join("repro.json");
+    let mut words: Vec<String> = shrink
+        .split_whitespace()
+        .skip(1)
+        .map(String::from)
+        .collect();
+    words.extend(["--out".to_string(), out.display().to_string()]);
+    let status = Command::new(env!("CARGO_BIN_EXE_actsim"))
+        .args(&words)
+        .output()
+        .expect("run actsim shrink");
+    assert_eq!(status.status.code(), Some(0), "{shrink}: {status:?}");
+    let repro: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("repro written"))
+            .expect("repro is JSON");
+    let rules = repro["setup"]["link_rules"].as_array().map_or(0, Vec::len);
+    assert!(
+        rules > 0,
+        "{shrink}: the shrunk run lost link-swarm's link rules"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn two_processes_give_the_same_trace_hash() {
     for (protocol, bug) in [

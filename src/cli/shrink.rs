@@ -53,13 +53,18 @@ pub fn run(args: &ShrinkArgs, ctx: &Ctx) -> Result<u8, CliError> {
         ),
         None => {
             let driver = ctx.driver(args.protocol.as_deref())?;
-            let setup = args
-                .exp
-                .apply(&driver.setup(), args.nemesis.map(NemesisArg::nemesis));
             let seed = args.seed.ok_or(CliError::Flag {
                 flag: "seed",
                 reason: "give --seed N or --from FILE".into(),
             })?;
+            // The setup the seed ran in under `--strategy`, as `run` and `sweep` build it:
+            // the shrink line of a strategy sweep shrinks that very run.
+            let setup = args.exp.for_seed(
+                &args
+                    .exp
+                    .apply(&driver.setup(), args.nemesis.map(NemesisArg::nemesis)),
+                seed,
+            );
             (driver, args.bug.as_deref(), setup, seed)
         }
     };
