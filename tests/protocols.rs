@@ -489,21 +489,25 @@ fn the_planted_bugs_here_are_the_clis() {
     assert_eq!(listed, expected, "actsim bugs:\n{text}");
 }
 
-#[test]
-fn cli_sweep_finds_stale_reads_and_its_reproduce_line_reruns_the_seed() {
-    let seeds = if long_run() { "0..300" } else { "0..40" };
-    let (code, doc) = actsim(&[
+/// `actsim sweep --json` of the linearizable protocol with its stale-read bug, with `faults`
+/// (`--nemesis X` or `--strategy X`) over `seeds`.
+fn stale_read_sweep(faults: &[&str], seeds: &str) -> (i32, serde_json::Value) {
+    let mut args = vec![
         "sweep",
         "--protocol",
         "linearizable",
         "--bug",
         Linearizable::BUG,
-        "--nemesis",
-        "random",
-        "--seeds",
-        seeds,
-        "--json",
-    ]);
+    ];
+    args.extend_from_slice(faults);
+    args.extend(["--seeds", seeds, "--json"]);
+    actsim(&args)
+}
+
+#[test]
+fn cli_sweep_finds_stale_reads_and_its_reproduce_line_reruns_the_seed() {
+    let seeds = if long_run() { "0..300" } else { "0..40" };
+    let (code, doc) = stale_read_sweep(&["--nemesis", "random"], seeds);
     let failures = doc["failures"].as_array().expect("failures");
     eprintln!(
         "actsim sweep --seeds {seeds}: {} of {} seeds failed",
@@ -530,18 +534,7 @@ fn cli_sweep_finds_stale_reads_and_its_reproduce_line_reruns_the_seed() {
 /// the strategy (here link-swarm's per-link latencies), not the protocol's default setup.
 #[test]
 fn cli_shrink_line_of_a_strategy_sweep_shrinks_that_run() {
-    let (code, doc) = actsim(&[
-        "sweep",
-        "--protocol",
-        "linearizable",
-        "--bug",
-        Linearizable::BUG,
-        "--strategy",
-        "link-swarm",
-        "--seeds",
-        "0..40",
-        "--json",
-    ]);
+    let (code, doc) = stale_read_sweep(&["--strategy", "link-swarm"], "0..40");
     assert_eq!(code, 1, "a sweep with failures exits 1");
     let first = &doc["failures"].as_array().expect("failures")[0];
     let shrink = first["shrink"].as_str().expect("shrink line");

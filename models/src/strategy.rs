@@ -88,17 +88,16 @@ impl Strategy {
     ];
 
     /// Every strategy; the per-seed ones first, then the portfolio and the coverage search.
-    pub const ALL: [Strategy; 9] = [
-        Strategy::Random,
-        Strategy::Swarm,
-        Strategy::Delays,
-        Strategy::LinkSwarm,
-        Strategy::Isolation,
-        Strategy::Buggify,
-        Strategy::Partial,
-        Strategy::Portfolio,
-        Strategy::Coverage,
-    ];
+    pub const ALL: [Strategy; 9] = {
+        let mut all = [Strategy::Portfolio; 9];
+        let mut i = 0;
+        while i < Strategy::PER_SEED.len() {
+            all[i] = Strategy::PER_SEED[i];
+            i += 1;
+        }
+        all[8] = Strategy::Coverage;
+        all
+    };
 
     /// Its name (as on the command line and in `ACTSIM_STRATEGY`).
     pub fn name(self) -> &'static str {
@@ -150,13 +149,15 @@ impl Strategy {
                         }
                         s.buggify = pick.random_bool(0.5);
                     }
-                    1 => s.nemesis = Nemesis::Swarm,
-                    2 => {
-                        s.nemesis = random_nemesis(base);
-                        s.link_rules.extend(link_swarm(base, &mut rng("links")));
+                    k => {
+                        let family = [
+                            Strategy::Swarm,
+                            Strategy::LinkSwarm,
+                            Strategy::Isolation,
+                            Strategy::Partial,
+                        ];
+                        return family[k - 1].setup(base, seed);
                     }
-                    3 => s.nemesis = isolation(&mut rng("isolation")),
-                    _ => s.nemesis = partial(&mut rng("partial")),
                 }
             }
         }
